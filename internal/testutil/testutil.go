@@ -1,0 +1,45 @@
+// Package testutil holds helpers shared by the project's tests.
+package testutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// ModuleRoot returns the folder holding go.mod, found by walking up from the
+// test's working directory (Go runs tests inside their package folder).
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// SharedDir returns the read-only ../shared kit beside the project, or skips
+// the test with a clear message when it is absent (a user's clone).
+func SharedDir(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(ModuleRoot(t)), "shared")
+	if _, err := os.Stat(filepath.Join(dir, "reference")); err != nil {
+		t.Skipf("reference kit not found at %s: parity test skipped (it runs in the project's CI)", dir)
+	}
+	return dir
+}
+
+// ReferenceDir returns ../shared/reference (see SharedDir).
+func ReferenceDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(SharedDir(t), "reference")
+}
