@@ -1,0 +1,215 @@
+// Package output holds the writers every command shares: JSON Lines, JSON
+// arrays, TSV, CSV and terminal tables. It formats; it never decides what to
+// print.
+package output
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Format is an output format name.
+type Format string
+
+const (
+	Table Format = "table"
+	JSONL Format = "jsonl"
+	JSON  Format = "json"
+	TSV   Format = "tsv"
+	CSV   Format = "csv"
+)
+
+// Formats lists every format, for flag help and completion.
+var Formats = []Format{Table, JSONL, JSON, TSV, CSV}
+
+// Resolve turns a --format value into a Format: the empty value means a
+// table on a terminal and JSON Lines in a pipe.
+func Resolve(flag string, stdoutTTY bool, allowed ...Format) (Format, error) {
+	if len(allowed) == 0 {
+		allowed = Formats
+	}
+	if flag == "" {
+		if stdoutTTY && contains(allowed, Table) {
+			return Table, nil
+		}
+		// A pipe gets data, not a drawing.
+		for _, f := range []Format{JSONL, JSON} {
+			if contains(allowed, f) {
+				return f, nil
+			}
+		}
+		return allowed[0], nil
+	}
+	f := Format(strings.ToLower(flag))
+	if !contains(allowed, f) {
+		names := make([]string, len(allowed))
+		for i, a := range allowed {
+			names[i] = string(a)
+		}
+		return "", fmt.Errorf("unknown format %q (want %s)", flag, strings.Join(names, ", "))
+	}
+	return f, nil
+}
+
+func contains(fs []Format, f Format) bool {
+	for _, x := range fs {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// IsClosedPipe reports whether err means the reader of stdout went away
+// (`| head`), which ends a run quietly rather than as a failure.
+func IsClosedPipe(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe)
+}
+
+// RecordWriter streams one JSON object per record, as JSON Lines or as one
+// JSON array, flushing each record so the first results appear at once.
+type RecordWriter struct {
+	w     *bufio.Writer
+	array bool
+	n     int
+}
+
+// NewRecordWriter writes JSON Lines, or a JSON array when array is true.
+func NewRecordWriter(w io.Writer, array bool) *RecordWriter {
+	return &RecordWriter{w: bufio.NewWriter(w), array: array}
+}
+
+// Write encodes one record.
+func (r *RecordWriter) Write(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if r.array {
+		sep := ",\n"
+		if r.n == 0 {
+			sep = "[\n"
+		}
+		r.w.WriteString(sep)
+	}
+	r.n++
+	r.w.Write(b)
+	if !r.array {
+		r.w.WriteByte('\n')
+	}
+	return r.w.Flush()
+}
+
+// Close ends the array (an empty one when nothing was written).
+func (r *RecordWriter) Close() error {
+	if r.array {
+		if r.n == 0 {
+			r.w.WriteString("[")
+		}
+		r.w.WriteString("\n]\n")
+	}
+	return r.w.Flush()
+}
+
+// RowWriter writes delimited rows: CSV (RFC 4180 quoting) or TSV, where a tab,
+// newline, carriage return or backslash inside a field is written as \t, \n,
+// \r or \\ so that no file name can break a row.
+type RowWriter struct {
+	csv *csv.Writer
+	tsv *bufio.Writer
+}
+
+// NewRowWriter writes CSV when f is CSV and TSV otherwise.
+func NewRowWriter(w io.Writer, f Format) *RowWriter {
+	if f == CSV {
+		return &RowWriter{csv: csv.NewWriter(w)}
+	}
+	return &RowWriter{tsv: bufio.NewWriter(w)}
+}
+
+var tsvEscaper = strings.NewReplacer("\\", `\\`, "\t", `\t`, "\n", `\n`, "\r", `\r`)
+
+// EscapeTSV escapes one TSV field.
+func EscapeTSV(s string) string { return tsvEscaper.Replace(s) }
+
+// Write writes one row and flushes it.
+func (r *RowWriter) Write(fields ...string) error {
+	if r.csv != nil {
+		if err := r.csv.Write(fields); err != nil {
+			return err
+		}
+		r.csv.Flush()
+		return r.csv.Error()
+	}
+	for i, f := range fields {
+		if i > 0 {
+			r.tsv.WriteByte('\t')
+		}
+		r.tsv.WriteString(EscapeTSV(f))
+	}
+	r.tsv.WriteByte('\n')
+	return r.tsv.Flush()
+}
+
+// TableWriter renders rows as a terminal table. Rows are kept until Close,
+// where column widths are known; commands that stream long runs call Flush
+// every so often to print what they have as one table.
+type TableWriter struct {
+	w      io.Writer
+	header []string
+	rows   [][]string
+}
+
+// NewTableWriter starts a table with the given header.
+func NewTableWriter(w io.Writer, header ...string) *TableWriter {
+	return &TableWriter{w: w, header: header}
+}
+
+// Append adds a row.
+func (t *TableWriter) Append(fields ...string) { t.rows = append(t.rows, fields) }
+
+// Len is the number of rows waiting.
+func (t *TableWriter) Len() int { return len(t.rows) }
+
+// Flush renders the rows appended so far.
+func (t *TableWriter) Flush() error {
+	if len(t.rows) == 0 {
+		return nil
+	}
+	tbl := tablewriter.NewTable(t.w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+	)
+	tbl.Header(toAny(t.header)...)
+	for _, r := range t.rows {
+		if err := tbl.Append(toAny(r)...); err != nil {
+			return err
+		}
+	}
+	t.rows = t.rows[:0]
+	return tbl.Render()
+}
+
+// Close renders whatever is left.
+func (t *TableWriter) Close() error { return t.Flush() }
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// FormatScore prints a score with four decimals for tables.
+func FormatScore(s float64) string { return fmt.Sprintf("%.4f", s) }

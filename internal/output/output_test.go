@@ -1,0 +1,117 @@
+package output
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestResolve(t *testing.T) {
+	cases := []struct {
+		flag    string
+		tty     bool
+		want    Format
+		wantErr bool
+	}{
+		{"", true, Table, false},
+		{"", false, JSONL, false},
+		{"TSV", true, TSV, false},
+		{"xml", false, "", true},
+	}
+	for _, c := range cases {
+		got, err := Resolve(c.flag, c.tty)
+		if (err != nil) != c.wantErr || got != c.want {
+			t.Errorf("Resolve(%q, %v) = %q, %v; want %q (error %v)", c.flag, c.tty, got, err, c.want, c.wantErr)
+		}
+	}
+}
+
+func TestRowWriterKeepsAwkwardNamesOnOneRow(t *testing.T) {
+	names := []string{"plain.jpg", "tab\there.jpg", "new\nline.jpg", `back\slash.jpg`, `comma, "quoted".jpg`, "cr\r.jpg"}
+	t.Run("tsv", func(t *testing.T) {
+		var b bytes.Buffer
+		w := NewRowWriter(&b, TSV)
+		for _, n := range names {
+			if err := w.Write(n, "", "label", "0.5"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+		if len(lines) != len(names) {
+			t.Fatalf("%d names gave %d lines:\n%s", len(names), len(lines), b.String())
+		}
+		unescape := strings.NewReplacer(`\\`, "\\", `\t`, "\t", `\n`, "\n", `\r`, "\r")
+		for i, l := range lines {
+			fields := strings.Split(l, "\t")
+			if len(fields) != 4 {
+				t.Fatalf("line %q has %d fields", l, len(fields))
+			}
+			if got := unescape.Replace(fields[0]); got != names[i] {
+				t.Fatalf("round trip %q -> %q", names[i], got)
+			}
+		}
+	})
+	t.Run("csv", func(t *testing.T) {
+		var b bytes.Buffer
+		w := NewRowWriter(&b, CSV)
+		for _, n := range names {
+			if err := w.Write(n, "g", "label", "0.5"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rows, err := csv.NewReader(&b).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rows {
+			// encoding/csv folds \r\n inside quotes; a lone \r is kept.
+			if r[0] != names[i] || len(r) != 4 {
+				t.Fatalf("row %d = %q, want %q", i, r, names[i])
+			}
+		}
+	})
+}
+
+func TestRecordWriterArrayAndLines(t *testing.T) {
+	for _, array := range []bool{false, true} {
+		for _, n := range []int{0, 1, 3} {
+			var b bytes.Buffer
+			w := NewRecordWriter(&b, array)
+			for i := 0; i < n; i++ {
+				if err := w.Write(map[string]int{"i": i}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if array {
+				var got []map[string]int
+				if err := json.Unmarshal(b.Bytes(), &got); err != nil || len(got) != n {
+					t.Fatalf("array of %d: %q (%v)", n, b.String(), err)
+				}
+				continue
+			}
+			lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+			if n == 0 && b.Len() != 0 || n > 0 && len(lines) != n {
+				t.Fatalf("jsonl of %d: %q", n, b.String())
+			}
+		}
+	}
+}
+
+func TestTableWriter(t *testing.T) {
+	var b bytes.Buffer
+	tw := NewTableWriter(&b, "PATH", "LABELS")
+	tw.Append("a.jpg", "sneaker 0.9100")
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"PATH", "LABELS", "a.jpg", "sneaker 0.9100"} {
+		if !strings.Contains(b.String(), want) {
+			t.Fatalf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
