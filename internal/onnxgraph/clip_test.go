@@ -43,7 +43,7 @@ var clipModels = []struct {
 }
 
 // clipInputs are two texts (the second padded) and three random images.
-func clipInputs() (text, vision []input) {
+func clipInputs() (text, vision []testutil.ORTInput) {
 	ids := []int64{
 		49406, 320, 1125, 539, 320, 736, 2595, 49407,
 		49406, 7051, 49407, 49407, 49407, 49407, 49407, 49407,
@@ -54,11 +54,11 @@ func clipInputs() (text, vision []input) {
 	for i := range px {
 		px[i] = float32(rng.NormFloat64())
 	}
-	text = []input{
-		{name: "input_ids", shape: []int64{2, 8}, i64: ids},
-		{name: "attention_mask", shape: []int64{2, 8}, i64: mask},
+	text = []testutil.ORTInput{
+		{Name: "input_ids", Shape: []int64{2, 8}, I64: ids},
+		{Name: "attention_mask", Shape: []int64{2, 8}, I64: mask},
 	}
-	vision = []input{{name: "pixel_values", shape: []int64{3, 3, 224, 224}, f32: px}}
+	vision = []testutil.ORTInput{{Name: "pixel_values", Shape: []int64{3, 3, 224, 224}, F32: px}}
 	return text, vision
 }
 
@@ -73,15 +73,15 @@ func mustMarshal(t *testing.T, m *onnxgraph.Model) []byte {
 	return b
 }
 
-func sameOutput(t *testing.T, what string, got, want output) {
+func sameOutput(t *testing.T, what string, got, want testutil.ORTOutput) {
 	t.Helper()
-	if !slices.Equal(got.shape, want.shape) {
-		t.Errorf("%s: shape %v, want %v", what, got.shape, want.shape)
+	if !slices.Equal(got.Shape, want.Shape) {
+		t.Errorf("%s: shape %v, want %v", what, got.Shape, want.Shape)
 		return
 	}
-	for i := range want.data {
-		if math.Float32bits(got.data[i]) != math.Float32bits(want.data[i]) {
-			t.Errorf("%s[%d] = %v, want %v (bit-identical)", what, i, got.data[i], want.data[i])
+	for i := range want.Data {
+		if math.Float32bits(got.Data[i]) != math.Float32bits(want.Data[i]) {
+			t.Errorf("%s[%d] = %v, want %v (bit-identical)", what, i, got.Data[i], want.Data[i])
 			return
 		}
 	}
@@ -121,8 +121,8 @@ func TestRoundTripCLIP(t *testing.T) {
 
 			text, vision := clipInputs()
 			ins := append(text, vision...)
-			want := run(t, data, ins, clipOutputs...)
-			got := run(t, b1, ins, clipOutputs...)
+			want := testutil.RunONNX(t, data, ins, clipOutputs...)
+			got := testutil.RunONNX(t, b1, ins, clipOutputs...)
 			for _, name := range clipOutputs {
 				sameOutput(t, name, got[name], want[name])
 			}
@@ -208,9 +208,9 @@ func TestPruneCLIP(t *testing.T) {
 			t.Logf("nodes: full %d, text %d, vision %d", len(full.Graph.Nodes), len(textNodes), len(visionNodes))
 
 			textIn, visionIn := clipInputs()
-			want := run(t, data, append(textIn, visionIn...), clipOutputs...)
-			gotText := run(t, mustMarshal(t, text), textIn, "text_embeds")
-			gotVision := run(t, mustMarshal(t, vision), visionIn, "image_embeds")
+			want := testutil.RunONNX(t, data, append(textIn, visionIn...), clipOutputs...)
+			gotText := testutil.RunONNX(t, mustMarshal(t, text), textIn, "text_embeds")
+			gotVision := testutil.RunONNX(t, mustMarshal(t, vision), visionIn, "image_embeds")
 			sameOutput(t, "text_embeds", gotText["text_embeds"], want["text_embeds"])
 			sameOutput(t, "image_embeds", gotVision["image_embeds"], want["image_embeds"])
 		})

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/fashionclip/fashionclip/internal/onnxgraph"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 // pb builds protobuf bytes by hand, for inputs Marshal would never write.
@@ -305,12 +306,12 @@ func TestPrunedSubgraphRuns(t *testing.T) {
 		cond bool
 		want []float32
 	}{{true, []float32{4, 9}}, {false, []float32{-4, -9}}} {
-		got := run(t, data, []input{
-			{name: "x", shape: []int64{2}, f32: x},
-			{name: "cond", shape: []int64{1}, b: []bool{c.cond}},
+		got := testutil.RunONNX(t, data, []testutil.ORTInput{
+			{Name: "x", Shape: []int64{2}, F32: x},
+			{Name: "cond", Shape: []int64{1}, Bool: []bool{c.cond}},
 		}, "y")
-		if !slices.Equal(got["y"].data, c.want) {
-			t.Errorf("cond %v: y = %v, want %v", c.cond, got["y"].data, c.want)
+		if !slices.Equal(got["y"].Data, c.want) {
+			t.Errorf("cond %v: y = %v, want %v", c.cond, got["y"].Data, c.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fashionclip/fashionclip/internal/testutil"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -47,7 +48,7 @@ func TestViTB32(t *testing.T) {
 	if os.Getenv("FASHIONCLIP_ORT_LIB") == "" {
 		return
 	}
-	needORT(t)
+	testutil.InitORT(t)
 	ids := buildVocabulary().tokenize("a photo of a red dress")
 	in, err := ort.NewTensor(ort.NewShape(1, int64(len(ids))), ids)
 	if err != nil {

@@ -86,7 +86,7 @@ func readNpy(t *testing.T, path string) []float32 {
 // is Hugging Face's CLIPModel forward pass.
 func TestReferenceParity(t *testing.T) {
 	refDir := testutil.ReferenceDir(t)
-	needORT(t)
+	testutil.InitORT(t)
 	refPath := filepath.Join(refDir, "models", "tiny-optimum", "model.onnx")
 	refBytes := readFile(t, refPath)
 	ref, err := onnxgraph.Parse(refBytes)
@@ -160,30 +160,30 @@ func TestReferenceParity(t *testing.T) {
 	for r := range rows {
 		holes[r*seq+1] = 0
 	}
-	var got map[string]output
+	var got map[string]testutil.ORTOutput
 	for _, m := range []struct {
 		name string
 		mask []int64
 	}{{"holes", holes}, {"padding", mask}} {
-		ins := []input{
-			{name: "input_ids", shape: []int64{int64(len(rows)), int64(seq)}, i64: ids},
-			{name: "pixel_values", shape: []int64{int64(len(images)), 3, 224, 224}, f32: px},
-			{name: "attention_mask", shape: []int64{int64(len(rows)), int64(seq)}, i64: m.mask},
+		ins := []testutil.ORTInput{
+			{Name: "input_ids", Shape: []int64{int64(len(rows)), int64(seq)}, I64: ids},
+			{Name: "pixel_values", Shape: []int64{int64(len(images)), 3, 224, 224}, F32: px},
+			{Name: "attention_mask", Shape: []int64{int64(len(rows)), int64(seq)}, I64: m.mask},
 		}
 		outs := []string{"logits_per_image", "logits_per_text", "text_embeds", "image_embeds"}
-		want := run(t, refBytes, ins, outs...)
-		got = run(t, mineBytes, ins, outs...)
+		want := testutil.RunONNX(t, refBytes, ins, outs...)
+		got = testutil.RunONNX(t, mineBytes, ins, outs...)
 		for _, name := range outs {
-			if !slices.Equal(got[name].shape, want[name].shape) {
-				t.Fatalf("%s mask, %s: shape %v, reference %v", m.name, name, got[name].shape, want[name].shape)
+			if !slices.Equal(got[name].Shape, want[name].Shape) {
+				t.Fatalf("%s mask, %s: shape %v, reference %v", m.name, name, got[name].Shape, want[name].Shape)
 			}
 			tol := 1e-5
 			if strings.HasPrefix(name, "logits") {
 				tol = 1e-3 // ×100
 			}
-			for i := range want[name].data {
-				if d := math.Abs(float64(got[name].data[i] - want[name].data[i])); d > tol {
-					t.Errorf("%s mask, %s[%d] = %v, reference graph gives %v", m.name, name, i, got[name].data[i], want[name].data[i])
+			for i := range want[name].Data {
+				if d := math.Abs(float64(got[name].Data[i] - want[name].Data[i])); d > tol {
+					t.Errorf("%s mask, %s[%d] = %v, reference graph gives %v", m.name, name, i, got[name].Data[i], want[name].Data[i])
 					break
 				}
 			}

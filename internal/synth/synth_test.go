@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/onnxgraph"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 // tinyDir generates the tiny model in both layouts once per test binary.
@@ -75,9 +76,9 @@ func randomPixels(seed uint64, n, size int) []float32 {
 	return px
 }
 
-func row(o output, i int) []float32 {
-	w := int(o.shape[len(o.shape)-1])
-	return o.data[i*w : (i+1)*w]
+func row(o testutil.ORTOutput, i int) []float32 {
+	w := int(o.Shape[len(o.Shape)-1])
+	return o.Data[i*w : (i+1)*w]
 }
 
 func dot(a, b []float32) float64 {
@@ -110,7 +111,7 @@ func tokenizeAll(texts []string) (rows [][]int64, longest int) {
 }
 
 func TestCombinedMatchesSplit(t *testing.T) {
-	needORT(t)
+	testutil.InitORT(t)
 	dir := tinyDir(t)
 	cfg := Tiny()
 	combined := readFile(t, filepath.Join(dir, "combined", "model.onnx"))
@@ -122,18 +123,18 @@ func TestCombinedMatchesSplit(t *testing.T) {
 	const images = 2
 	px := randomPixels(3, images, cfg.ImageSize)
 	pxShape := []int64{images, 3, int64(cfg.ImageSize), int64(cfg.ImageSize)}
-	got := run(t, combined, []input{
-		{name: "input_ids", shape: []int64{int64(len(rows)), int64(seq)}, i64: ids},
-		{name: "pixel_values", shape: pxShape, f32: px},
-		{name: "attention_mask", shape: []int64{int64(len(rows)), int64(seq)}, i64: mask},
+	got := testutil.RunONNX(t, combined, []testutil.ORTInput{
+		{Name: "input_ids", Shape: []int64{int64(len(rows)), int64(seq)}, I64: ids},
+		{Name: "pixel_values", Shape: pxShape, F32: px},
+		{Name: "attention_mask", Shape: []int64{int64(len(rows)), int64(seq)}, I64: mask},
 	}, "logits_per_image", "logits_per_text", "text_embeds", "image_embeds")
 
 	textEmb, imageEmb := got["text_embeds"], got["image_embeds"]
-	if want := []int64{int64(len(rows)), int64(cfg.ProjectionDim)}; !slices.Equal(textEmb.shape, want) {
-		t.Fatalf("text_embeds shape %v, want %v", textEmb.shape, want)
+	if want := []int64{int64(len(rows)), int64(cfg.ProjectionDim)}; !slices.Equal(textEmb.Shape, want) {
+		t.Fatalf("text_embeds shape %v, want %v", textEmb.Shape, want)
 	}
 	for i, r := range rows {
-		split := run(t, textModel, []input{{name: "input_ids", shape: []int64{1, int64(len(r))}, i64: r}}, "text_embeds")
+		split := testutil.RunONNX(t, textModel, []testutil.ORTInput{{Name: "input_ids", Shape: []int64{1, int64(len(r))}, I64: r}}, "text_embeds")
 		raw := row(split["text_embeds"], 0)
 		if n := math.Sqrt(dot(raw, raw)); math.Abs(n-1) < 1e-3 {
 			t.Errorf("split text_embeds row %d has norm %v: should be the raw projection, not normalised", i, n)
@@ -145,7 +146,7 @@ func TestCombinedMatchesSplit(t *testing.T) {
 			t.Errorf("combined text_embeds row %d has norm %v, want 1", i, n)
 		}
 	}
-	split := run(t, visionModel, []input{{name: "pixel_values", shape: pxShape, f32: px}}, "image_embeds")
+	split := testutil.RunONNX(t, visionModel, []testutil.ORTInput{{Name: "pixel_values", Shape: pxShape, F32: px}}, "image_embeds")
 	for i := range images {
 		if c := cosine(row(split["image_embeds"], i), row(imageEmb, i)); c < 0.99999 {
 			t.Errorf("image %d: cosine(split, combined) = %.7f, want >= 0.99999", i, c)
@@ -153,8 +154,8 @@ func TestCombinedMatchesSplit(t *testing.T) {
 	}
 
 	lpi, lpt := got["logits_per_image"], got["logits_per_text"]
-	if want := []int64{images, int64(len(rows))}; !slices.Equal(lpi.shape, want) {
-		t.Fatalf("logits_per_image shape %v, want %v", lpi.shape, want)
+	if want := []int64{images, int64(len(rows))}; !slices.Equal(lpi.Shape, want) {
+		t.Fatalf("logits_per_image shape %v, want %v", lpi.Shape, want)
 	}
 	for i := range images {
 		for j := range rows {
@@ -172,7 +173,7 @@ func TestCombinedMatchesSplit(t *testing.T) {
 // Hugging Face pools at the end token and the causal mask hides later
 // positions, so padding after the end token must not change a row.
 func TestPaddingDoesNotChangeEmbedding(t *testing.T) {
-	needORT(t)
+	testutil.InitORT(t)
 	cfg := Tiny()
 	dir := tinyDir(t)
 	masked, err := TextModel(cfg, true)
@@ -196,17 +197,17 @@ func TestPaddingDoesNotChangeEmbedding(t *testing.T) {
 	}
 	rows, longest := tokenizeAll(sampleTexts)
 	px := randomPixels(5, 1, cfg.ImageSize)
-	embed := func(model []byte, withMask, combined bool, batch [][]int64, seq int) output {
+	embed := func(model []byte, withMask, combined bool, batch [][]int64, seq int) testutil.ORTOutput {
 		ids, mask := padBatch(batch, seq)
 		shape := []int64{int64(len(batch)), int64(seq)}
-		ins := []input{{name: "input_ids", shape: shape, i64: ids}}
+		ins := []testutil.ORTInput{{Name: "input_ids", Shape: shape, I64: ids}}
 		if combined {
-			ins = append(ins, input{name: "pixel_values", shape: []int64{1, 3, int64(cfg.ImageSize), int64(cfg.ImageSize)}, f32: px})
+			ins = append(ins, testutil.ORTInput{Name: "pixel_values", Shape: []int64{1, 3, int64(cfg.ImageSize), int64(cfg.ImageSize)}, F32: px})
 		}
 		if withMask {
-			ins = append(ins, input{name: "attention_mask", shape: shape, i64: mask})
+			ins = append(ins, testutil.ORTInput{Name: "attention_mask", Shape: shape, I64: mask})
 		}
-		return run(t, model, ins, "text_embeds")["text_embeds"]
+		return testutil.RunONNX(t, model, ins, "text_embeds")["text_embeds"]
 	}
 	for _, m := range models {
 		for _, seq := range []int{longest, longest + 5, cfg.MaxPositions} {

@@ -43,3 +43,20 @@ func ReferenceDir(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(SharedDir(t), "reference")
 }
+
+// ORTLibrary makes sure FASHIONCLIP_ORT_LIB points at an ONNX Runtime
+// library: the one already named, else the one `make ort` fetched into
+// third_party/. It skips the test when there is none.
+func ORTLibrary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("FASHIONCLIP_ORT_LIB"); p != "" {
+		return p
+	}
+	matches, _ := filepath.Glob(filepath.Join(ModuleRoot(t), "third_party", "onnxruntime", "*", "libonnxruntime.so.1"))
+	if len(matches) == 0 {
+		t.Skip("ONNX Runtime library not found: run `make ort` (or set FASHIONCLIP_ORT_LIB) to run this test")
+	}
+	p := matches[len(matches)-1]
+	os.Setenv("FASHIONCLIP_ORT_LIB", p) // process-wide on purpose: ONNX Runtime loads once per process
+	return p
+}
