@@ -3,8 +3,13 @@ package main
 
 import (
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/fashionclip/fashionclip/internal/cli"
 )
 
-func main() { os.Exit(cli.Main()) }
+func main() {
+	signal.Ignore(syscall.SIGPIPE) // a closed stdout becomes EPIPE, handled as a quiet end
+	os.Exit(cli.Main())
+}

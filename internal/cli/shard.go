@@ -1,0 +1,6 @@
+package cli
+
+import "github.com/fashionclip/fashionclip/internal/source"
+
+// noShard processes every input.
+var noShard = source.Shard{}

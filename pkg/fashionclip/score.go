@@ -1,0 +1,163 @@
+package fashionclip
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// DefaultTemplate is the prompt used when none is given: CLIP was trained on
+// captions, and "a photo of a {}" is the prompt the CLIP and FashionCLIP
+// papers evaluate zero-shot classification with.
+const DefaultTemplate = "a photo of a {}"
+
+// Labels are class names with their (prompt-ensembled) text embeddings.
+type Labels struct {
+	Names      []string
+	Templates  []string
+	Embeddings [][]float32
+}
+
+// ValidateTemplate rejects a template without its "{}" placeholder.
+func ValidateTemplate(t string) error {
+	if !strings.Contains(t, "{}") {
+		return fmt.Errorf("template %q has no {} placeholder for the label", t)
+	}
+	return nil
+}
+
+// Prompt fills a template's first "{}" with label.
+func Prompt(template, label string) string {
+	return strings.Replace(template, "{}", label, 1)
+}
+
+// EmbedLabels embeds every label under every template in one batch run and
+// averages per label (prompt ensembling: the mean of the normalised text
+// embeddings, renormalised, as in the CLIP paper).
+func (m *Model) EmbedLabels(ctx context.Context, names, templates []string) (*Labels, error) {
+	if len(templates) == 0 {
+		templates = []string{DefaultTemplate}
+	}
+	for _, t := range templates {
+		if err := ValidateTemplate(t); err != nil {
+			return nil, err
+		}
+	}
+	prompts := make([]string, 0, len(names)*len(templates))
+	for _, n := range names {
+		for _, t := range templates {
+			prompts = append(prompts, Prompt(t, n))
+		}
+	}
+	embs, err := m.EncodeTexts(ctx, prompts)
+	if err != nil {
+		return nil, err
+	}
+	l := &Labels{Names: names, Templates: templates, Embeddings: make([][]float32, len(names))}
+	for i := range names {
+		l.Embeddings[i] = MeanNormalized(embs[i*len(templates) : (i+1)*len(templates)])
+	}
+	return l, nil
+}
+
+// MeanNormalized averages vectors and renormalises the mean.
+func MeanNormalized(vs [][]float32) []float32 {
+	if len(vs) == 1 {
+		return append([]float32(nil), vs[0]...)
+	}
+	acc := make([]float64, len(vs[0]))
+	for _, v := range vs {
+		for i, x := range v {
+			acc[i] += float64(x)
+		}
+	}
+	out := make([]float32, len(acc))
+	for i, x := range acc {
+		out[i] = float32(x / float64(len(vs)))
+	}
+	return Normalize(out)
+}
+
+// Dot is the dot product (the cosine of two normalised vectors), summed in float64.
+func Dot(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// Cosines of one image embedding against every label.
+func (l *Labels) Cosines(image []float32) []float64 {
+	out := make([]float64, len(l.Embeddings))
+	for i, e := range l.Embeddings {
+		out[i] = Dot(image, e)
+	}
+	return out
+}
+
+// Softmax of scale × cosines, computed stably.
+func Softmax(cosines []float64, scale float64) []float64 {
+	out := make([]float64, len(cosines))
+	maxv := math.Inf(-1)
+	for _, c := range cosines {
+		maxv = math.Max(maxv, scale*c)
+	}
+	var sum float64
+	for i, c := range cosines {
+		out[i] = math.Exp(scale*c - maxv)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// LabelScore is one label's score for one image.
+type LabelScore struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// ScoreOptions choose what Score keeps.
+type ScoreOptions struct {
+	// Raw reports cosines instead of softmax probabilities.
+	Raw bool
+	// TopK keeps the best K (0 = all).
+	TopK int
+	// MinScore drops labels scoring below it (applied to the reported score).
+	MinScore float64
+	// HasMinScore enables MinScore (0 is a meaningful threshold for cosines).
+	HasMinScore bool
+}
+
+// Score ranks labels for one image embedding: softmax over the labels of
+// logitScale × cosine (or raw cosines), sorted by score, ties in label order.
+func (l *Labels) Score(image []float32, logitScale float32, o ScoreOptions) []LabelScore {
+	cos := l.Cosines(image)
+	scores := cos
+	if !o.Raw {
+		scores = Softmax(cos, float64(logitScale))
+	}
+	out := make([]LabelScore, len(scores))
+	for i, s := range scores {
+		out[i] = LabelScore{Label: l.Names[i], Score: s}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Score > out[b].Score })
+	if o.HasMinScore {
+		kept := out[:0]
+		for _, s := range out {
+			if s.Score >= o.MinScore {
+				kept = append(kept, s)
+			}
+		}
+		out = kept
+	}
+	if o.TopK > 0 && len(out) > o.TopK {
+		out = out[:o.TopK]
+	}
+	return out
+}
