@@ -20,10 +20,18 @@ import (
 
 // Main runs the command line and returns the process's exit status.
 func Main() int {
-	f := &Factory{IO: iostreams.System(), Getenv: os.Getenv}
+	f := NewFactory(iostreams.System(), os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, f, os.Args[1:])
+}
+
+// hubFetcher pulls Hub repos for --model (set by the hub command file).
+var hubFetcher func(ctx context.Context, f *Factory, repo string) (string, error)
+
+// NewFactory wires the real dependencies around the given streams and environment.
+func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
+	return &Factory{IO: io, Getenv: getenv, FetchModel: hubFetcher}
 }
 
 // Run executes args against f and returns the exit status; errors are printed
