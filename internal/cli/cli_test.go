@@ -162,6 +162,7 @@ func buildBinary(t testing.TB) string {
 		t.Skip("end-to-end binary test skipped in -short mode")
 	}
 	root := testutil.ModuleRoot(t)
+	testutil.ORTLibrary(t)
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "fashionclip-bin-")
 		if err != nil {

@@ -32,17 +32,37 @@ func LibraryName() string {
 	return "libonnxruntime.so.1"
 }
 
-// RuntimeDir is where `fashionclip runtime install` puts the library and where
-// the lookup searches after the executable's own folder.
-func RuntimeDir() (string, error) {
+// CacheRoot is fashionclip's own cache folder: $FASHIONCLIP_CACHE, else
+// fashionclip/ under the user cache (~/.cache on Linux). Hub models are not
+// kept here but in Hugging Face's cache, shared with Python.
+func CacheRoot() (string, error) {
 	if d := os.Getenv("FASHIONCLIP_CACHE"); d != "" {
-		return filepath.Join(d, "runtime"), nil
+		return d, nil
 	}
 	base, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(base, "fashionclip", "runtime"), nil
+	return filepath.Join(base, "fashionclip"), nil
+}
+
+// RuntimeDir is where `fashionclip runtime install` puts the library and where
+// the lookup searches after the executable's own folder.
+func RuntimeDir() (string, error) {
+	root, err := CacheRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "runtime"), nil
+}
+
+// GraphCacheDir holds the text and vision graphs cut out of combined models.
+func GraphCacheDir() (string, error) {
+	root, err := CacheRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "graphs"), nil
 }
 
 // NotFoundError lists every place the lookup tried.

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -45,7 +44,8 @@ type Options struct {
 	// NoSpin stops idle ONNX Runtime threads from spinning (set by pipelines
 	// that share cores with decode workers).
 	NoSpin bool
-	// CacheDir holds graphs split out of combined models; default: the user cache.
+	// CacheDir holds graphs split out of combined models; default: graphs/
+	// under $FASHIONCLIP_CACHE or the user cache.
 	CacheDir string
 }
 
@@ -114,12 +114,11 @@ func (m *Model) splitCombined() error {
 	m.splitOnce.Do(func() {
 		cache := m.opts.CacheDir
 		if cache == "" {
-			base, err := os.UserCacheDir()
-			if err != nil {
+			var err error
+			if cache, err = ort.GraphCacheDir(); err != nil {
 				m.splitErr = err
 				return
 			}
-			cache = filepath.Join(base, "fashionclip", "graphs")
 		}
 		m.split, m.splitErr = ort.SplitCombined(m.layout.Combined, cache, "text_embeds", "image_embeds")
 		if m.splitErr == nil && m.split.HasScale {
