@@ -218,3 +218,21 @@ func preprocessorConfig(cfg Config) preprocessor {
 		ProcessorClass:       "CLIPProcessor",
 	}
 }
+
+// Ensure writes the model once under root/NAME-LAYOUT-seedN and reuses it on
+// later calls (benchmarks generate the 605 MB ViT-B/32 only once per machine).
+// A marker file written last tells a complete folder from an interrupted one.
+func Ensure(root, layout string, cfg Config) (string, error) {
+	dir := filepath.Join(root, fmt.Sprintf("%s-%s-seed%d", cfg.name(), layout, cfg.Seed))
+	marker := filepath.Join(dir, ".complete")
+	if _, err := os.Stat(marker); err == nil {
+		return dir, nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if err := Write(dir, layout, cfg); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(marker, nil, 0o644)
+}
