@@ -12,7 +12,9 @@ LDFLAGS     := -X github.com/fashionclip/fashionclip/internal/buildinfo.Version=
 # Tests find the library through this variable; the built binary finds its own copy beside itself.
 export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
-.PHONY: all build ort deps test test-short bench synth vet fmt-check completions clean
+DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
+
+.PHONY: all build ort deps test test-short bench synth vet fmt-check completions clean demo
 
 all: build
 
@@ -52,8 +54,23 @@ bench: ort deps
 
 # Synthetic models: tiny (tests) and full ViT-B/32 shape (benchmarks, ~605 MB).
 synth: build
-	bin/fashionclip synth --size tiny --out testdata/models/tiny
-	bin/fashionclip synth --size vit-b-32 --out testdata/models/vit-b-32
+	bin/fashionclip synth --size tiny --layout both --out testdata/models/tiny
+	bin/fashionclip synth --size vit-b-32 --layout both --out testdata/models/vit-b-32
+
+# The README's first command: classify the sample images with the default model
+# from the Hub. Where the Hub cannot be reached, say so loudly and show the run on
+# the synthetic tiny model instead, whose labels mean nothing.
+demo: build
+	@if bin/fashionclip classify testdata/images --labels "$(DEMO_LABELS)"; then :; else \
+	  echo; \
+	  echo "################################################################################"; \
+	  echo "# The default model could not be fetched (see the error above)."; \
+	  echo "# Showing the same command on a SYNTHETIC tiny model with random weights:"; \
+	  echo "# its labels and scores MEAN NOTHING. Fix the error above for real results."; \
+	  echo "################################################################################"; \
+	  bin/fashionclip synth --size tiny --layout combined --out testdata/models/tiny >/dev/null 2>&1 && \
+	  bin/fashionclip classify testdata/images --labels "$(DEMO_LABELS)" --model testdata/models/tiny; \
+	fi
 
 clean:
 	rm -rf bin dist
