@@ -1,0 +1,725 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/fashionclip/fashionclip/internal/hub"
+	"github.com/fashionclip/fashionclip/internal/ort"
+	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+)
+
+func init() {
+	extraCommands = append(extraCommands, NewCmdModel)
+	hubFetcher = fetchModelFromHub
+	modelCacheDir = func(f *Factory) string { return hubConfig(f).CacheDir }
+}
+
+// hubConfig is the Hub client configuration: the environment, plus --offline.
+func hubConfig(f *Factory) hub.Config {
+	cfg := hub.ConfigFromEnv(f.Getenv)
+	if f.Offline {
+		cfg.Offline = true
+	}
+	return cfg
+}
+
+// fetchModelFromHub is the Factory's FetchModel: a --model owner/name is
+// pulled on first use and served from the cache afterwards, with no network
+// while the cached snapshot is complete (see hub.Client.Pull).
+func fetchModelFromHub(ctx context.Context, f *Factory, repo string) (string, error) {
+	ref, err := hub.ParseRef(repo)
+	if err != nil {
+		return "", err
+	}
+	c := hub.NewClient(hubConfig(f))
+	bar := newPullProgress(f, ref.String())
+	snap, err := c.Pull(ctx, ref, hub.PullOptions{Variant: f.Variant, Progress: progressFor(bar)})
+	bar.close()
+	if err != nil {
+		return "", err
+	}
+	for _, w := range snap.Warnings {
+		f.Warnf("%s", w)
+	}
+	if len(snap.Fetched) > 0 {
+		f.Warnf("downloaded %s: %d files, %s, into %s", ref, len(snap.Fetched), hub.FormatBytes(snap.Bytes), snap.Dir)
+	}
+	return snap.Dir, nil
+}
+
+// pullProgress draws one bar for all the files of a pull on stderr. It is
+// nil (and every method a no-op) when no bar belongs on stderr.
+type pullProgress struct {
+	f     *Factory
+	label string
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	done  map[string]int64
+}
+
+func newPullProgress(f *Factory, label string) *pullProgress {
+	if !f.IO.ShowProgress() {
+		return nil
+	}
+	return &pullProgress{f: f, label: label, done: map[string]int64{}}
+}
+
+func (p *pullProgress) Start(files []hub.FileSize) {
+	if p == nil {
+		return
+	}
+	var total int64
+	for _, fs := range files {
+		if fs.Size < 0 {
+			total = -1
+			break
+		}
+		total += fs.Size
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.f.IO.ErrOut),
+		progressbar.OptionSetDescription(fmt.Sprintf("%s (%d files)", p.label, len(files))),
+		progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+}
+
+func (p *pullProgress) Update(path string, done, _ int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done[path] = done
+	var sum int64
+	for _, n := range p.done {
+		sum += n
+	}
+	if p.bar != nil {
+		p.bar.Set64(sum)
+	}
+}
+
+func (p *pullProgress) Finish(string, error) {}
+
+func (p *pullProgress) close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}
+
+// progressFor hands the bar to the library, which wants a nil interface,
+// not a nil pointer, when there is none.
+func progressFor(p *pullProgress) hub.Progress {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+// NewCmdModel builds `fashionclip model`.
+func NewCmdModel(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "model",
+		Short: "Download and manage models in the Hugging Face cache",
+		Long: `Download and manage FashionCLIP models in the Hugging Face cache.
+
+Models live where huggingface_hub keeps them ($HF_HUB_CACHE, else $HF_HOME/hub, else
+~/.cache/huggingface/hub), in the same layout, so a model downloaded with Python is used here
+without network and the other way round. Only the ONNX graphs of the chosen --variant and the
+tokenizer and config files are downloaded.
+
+Any command given --model owner/name pulls the model on first use. Later runs use the cached
+snapshot without asking the Hub while it is complete; 'model pull' asks the Hub whether the
+revision moved and fetches what changed. With --offline or HF_HUB_OFFLINE=1 nothing touches
+the network. HF_TOKEN authenticates for gated or private repos; HF_ENDPOINT picks a mirror.`,
+		Example: `  fashionclip model pull Xenova/clip-vit-base-patch32 --variant quantized
+  fashionclip model list
+  fashionclip model info patrickjohncyh/fashion-clip --format json
+  fashionclip classify --model Xenova/clip-vit-base-patch32 --labels shirt,dress photo.jpg`,
+	}
+	cmd.AddCommand(NewCmdModelPull(f, nil), NewCmdModelList(f, nil), NewCmdModelInfo(f, nil),
+		NewCmdModelRm(f, nil), NewCmdModelPath(f, nil))
+	return cmd
+}
+
+// parseRepoArg reads an owner/name[@rev] argument (default: --model or the
+// default model).
+func parseRepoArg(f *Factory, args []string) (hub.Ref, error) {
+	s := f.ModelRefOrDefault()
+	if len(args) > 0 {
+		s = args[0]
+	}
+	ref, err := hub.ParseRef(s)
+	if err != nil {
+		return hub.Ref{}, UsageError("%v", err)
+	}
+	return ref, nil
+}
+
+func checkVariant(f *Factory) error {
+	if _, err := hub.VariantSuffix(f.Variant); err != nil {
+		return UsageError("--variant: %v", err)
+	}
+	return nil
+}
+
+// ModelPullOptions are `model pull`'s arguments.
+type ModelPullOptions struct {
+	f   *Factory
+	Ref hub.Ref
+}
+
+// NewCmdModelPull builds `fashionclip model pull`.
+func NewCmdModelPull(f *Factory, runF func(*ModelPullOptions) error) *cobra.Command {
+	opts := &ModelPullOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "pull [REPO[@REVISION]]",
+		Short: "Download a model (the graphs of one variant, tokenizer, configs) into the cache",
+		Long: `Download a model into the Hugging Face cache and print its snapshot folder.
+
+The Hub is asked which commit the revision (default: main) points at; files already cached are
+not downloaded again, interrupted downloads resume, and every file is checked against its
+sha256 (LFS) or git hash before it is linked. Without REPO, --model or $FASHIONCLIP_MODEL or
+the default model is pulled.`,
+		Example: `  fashionclip model pull
+  fashionclip model pull Xenova/clip-vit-base-patch32@main --variant fp16
+  HF_TOKEN=hf_xxx fashionclip model pull my-org/private-clip`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRepoArg(f, args)
+			if err != nil {
+				return err
+			}
+			if err := checkVariant(f); err != nil {
+				return err
+			}
+			opts.Ref = ref
+			if runF != nil {
+				return runF(opts)
+			}
+			return modelPullRun(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+func modelPullRun(ctx context.Context, o *ModelPullOptions) error {
+	f := o.f
+	c := hub.NewClient(hubConfig(f))
+	bar := newPullProgress(f, o.Ref.String())
+	snap, err := c.Pull(ctx, o.Ref, hub.PullOptions{Variant: f.Variant, Refresh: true, Progress: progressFor(bar)})
+	bar.close()
+	if err != nil {
+		return err
+	}
+	for _, w := range snap.Warnings {
+		f.Warnf("%s", w)
+	}
+	switch {
+	case !snap.Network:
+		f.Warnf("%s is cached (commit %s; offline, not checked against the Hub)", o.Ref, shortCommit(snap.Commit))
+	case len(snap.Fetched) == 0:
+		f.Warnf("%s is up to date (commit %s)", o.Ref, shortCommit(snap.Commit))
+	default:
+		f.Warnf("pulled %s (commit %s): %d files, %s", o.Ref, shortCommit(snap.Commit), len(snap.Fetched), hub.FormatBytes(snap.Bytes))
+	}
+	_, err = fmt.Fprintln(f.IO.Out, snap.Dir)
+	return quietPipe(err)
+}
+
+func shortCommit(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+// ModelListOptions are `model list`'s flags.
+type ModelListOptions struct {
+	f      *Factory
+	Format output.Format
+	format string
+}
+
+// NewCmdModelList builds `fashionclip model list`.
+func NewCmdModelList(f *Factory, runF func(*ModelListOptions) error) *cobra.Command {
+	opts := &ModelListOptions{f: f}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the models in the Hugging Face cache",
+		Long: `List the model repos in the Hugging Face cache, with their revisions (refs), snapshots and
+size on disk (each blob counted once, as huggingface-cli scan-cache does). Repos downloaded by
+Python are listed too.`,
+		Example: `  fashionclip model list
+  fashionclip model list --format json | jq -r '.[].repo'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := output.Resolve(opts.format, f.IO.IsStdoutTTY(), output.JSON, output.Table)
+			if err != nil {
+				return UsageError("%v", err)
+			}
+			opts.Format = format
+			if runF != nil {
+				return runF(opts)
+			}
+			return modelListRun(opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, json in a pipe)")
+	return cmd
+}
+
+func modelListRun(o *ModelListOptions) error {
+	f := o.f
+	cache := hubConfig(f).CacheDir
+	repos, err := hub.List(cache)
+	if err != nil {
+		return fmt.Errorf("read the Hugging Face cache %s: %w", cache, err)
+	}
+	if o.Format == output.JSON {
+		w := output.NewRecordWriter(f.IO.Out, true)
+		for _, r := range repos {
+			if err := w.Write(r); err != nil {
+				return quietPipe(err)
+			}
+		}
+		return quietPipe(w.Close())
+	}
+	if len(repos) == 0 {
+		f.Warnf("no models in %s; fetch one with `fashionclip model pull`", cache)
+		return nil
+	}
+	t := output.NewTableWriter(f.IO.Out, "REPO", "REVISIONS", "SNAPSHOTS", "SIZE", "PATH")
+	for _, r := range repos {
+		revs := make([]string, 0, len(r.Refs))
+		for rev, commit := range r.Refs {
+			revs = append(revs, rev+"="+shortCommit(commit))
+		}
+		sort.Strings(revs)
+		if len(revs) == 0 {
+			revs = []string{"-"}
+		}
+		t.Append(r.Repo, strings.Join(revs, " "), fmt.Sprint(len(r.Snapshots)), hub.FormatBytes(r.Size), r.Dir)
+	}
+	return quietPipe(t.Close())
+}
+
+// ModelInfoOptions are `model info`'s arguments.
+type ModelInfoOptions struct {
+	f      *Factory
+	Target string // a repo id or a local folder
+	Format output.Format
+	format string
+}
+
+// ModelInfo is what `model info` reports.
+type ModelInfo struct {
+	Repo     string      `json:"repo,omitempty"`
+	Revision string      `json:"revision,omitempty"`
+	Commit   string      `json:"commit,omitempty"`
+	Variant  string      `json:"variant"`
+	Source   string      `json:"source"`             // "hub", "cache" or "folder"
+	Snapshot string      `json:"snapshot,omitempty"` // the local folder, when there is one
+	Layout   *LayoutInfo `json:"layout,omitempty"`
+	Files    []ModelFile `json:"files"`
+	Graphs   []GraphInfo `json:"graphs,omitempty"`
+	Notes    []string    `json:"notes,omitempty"`
+}
+
+// LayoutInfo is the layout fashionclip.DetectLayout finds in the snapshot.
+type LayoutInfo struct {
+	Kind     string `json:"kind"`
+	Combined string `json:"combined,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Vision   string `json:"vision,omitempty"`
+}
+
+// ModelFile is one file of the repo.
+type ModelFile struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	LFS    bool   `json:"lfs"`
+	SHA256 string `json:"sha256,omitempty"`
+	Needed bool   `json:"needed"` // pulled for this variant
+	Cached bool   `json:"cached"`
+}
+
+// GraphInfo lists a cached graph's inputs and outputs.
+type GraphInfo struct {
+	Path    string   `json:"path"`
+	Inputs  []IOName `json:"inputs"`
+	Outputs []IOName `json:"outputs"`
+}
+
+// IOName is one graph input or output.
+type IOName struct {
+	Name  string  `json:"name"`
+	Type  string  `json:"type"`
+	Shape []int64 `json:"shape"`
+}
+
+// NewCmdModelInfo builds `fashionclip model info`.
+func NewCmdModelInfo(f *Factory, runF func(*ModelInfoOptions) error) *cobra.Command {
+	opts := &ModelInfoOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "info [REPO[@REVISION] | FOLDER]",
+		Short: "Show a model's files, sizes, layout and graph inputs/outputs",
+		Long: `Show a model's files and sizes (from the Hub, or from the cache when offline or when the Hub
+cannot be reached), which of them the --variant needs, the layout detected in the cached
+snapshot, and, when the graphs are cached and ONNX Runtime loads, their input and output names.
+A local model folder is accepted too.`,
+		Example: `  fashionclip model info
+  fashionclip model info Xenova/clip-vit-base-patch32 --variant quantized
+  fashionclip model info ./my-model --format json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Target = f.ModelRefOrDefault()
+			if len(args) > 0 {
+				opts.Target = args[0]
+			}
+			if st, err := os.Stat(opts.Target); err != nil || !st.IsDir() {
+				if _, err := hub.ParseRef(opts.Target); err != nil {
+					return UsageError("%q is neither a folder nor a repo id: %v", opts.Target, err)
+				}
+			}
+			if err := checkVariant(f); err != nil {
+				return err
+			}
+			format, err := output.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			if err != nil {
+				return UsageError("%v", err)
+			}
+			opts.Format = format
+			if runF != nil {
+				return runF(opts)
+			}
+			return modelInfoRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, json in a pipe)")
+	return cmd
+}
+
+func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
+	f := o.f
+	info := &ModelInfo{Variant: f.Variant}
+	if info.Variant == "" {
+		info.Variant = "fp32"
+	}
+	var local []string // files present in the local folder
+	if st, err := os.Stat(o.Target); err == nil && st.IsDir() {
+		info.Source, info.Snapshot = "folder", o.Target
+		local = walkFiles(o.Target)
+		for _, p := range local {
+			info.Files = append(info.Files, ModelFile{Path: p, Size: fileSize(filepath.Join(o.Target, p)), Cached: true})
+		}
+	} else {
+		ref, _ := hub.ParseRef(o.Target)
+		info.Repo, info.Revision = ref.Repo, ref.Revision
+		c := hub.NewClient(hubConfig(f))
+		var remote *hub.RepoInfo
+		if !c.Config().Offline {
+			remote, err = c.Info(ctx, ref)
+			if err != nil && !(hub.IsNetworkError(err) && ctx.Err() == nil) {
+				return err
+			}
+			if err != nil {
+				info.Notes = append(info.Notes, fmt.Sprintf("could not reach the Hub (%v); showing the cache", err))
+			}
+		}
+		if remote != nil {
+			info.Source, info.Commit = "hub", remote.Commit
+			dir := c.SnapshotDir(ref.Repo, remote.Commit)
+			if st, err := os.Stat(dir); err == nil && st.IsDir() {
+				info.Snapshot, local = dir, walkFiles(dir)
+			}
+			for _, rf := range remote.Files {
+				info.Files = append(info.Files, ModelFile{Path: rf.Path, Size: rf.Size, LFS: rf.LFS, SHA256: rf.SHA256,
+					Cached: slices.Contains(local, rf.Path)})
+			}
+		} else {
+			commit, dir, files, err := c.LocalSnapshot(ref)
+			if err != nil {
+				return fmt.Errorf("%w; run `fashionclip model pull %s` while online", err, ref)
+			}
+			info.Source, info.Commit, info.Snapshot, local = "cache", commit, dir, files
+			for _, p := range files {
+				info.Files = append(info.Files, ModelFile{Path: p, Size: fileSize(filepath.Join(dir, p)), Cached: true})
+			}
+		}
+	}
+	names := make([]string, len(info.Files))
+	for i, mf := range info.Files {
+		names[i] = mf.Path
+	}
+	if sel, err := hub.SelectFiles(names, f.Variant); err == nil {
+		for i := range info.Files {
+			info.Files[i].Needed = slices.Contains(sel.Files, info.Files[i].Path)
+		}
+	} else {
+		info.Notes = append(info.Notes, err.Error())
+	}
+	if info.Snapshot != "" {
+		describeLocal(f, info)
+	} else if info.Repo != "" {
+		info.Notes = append(info.Notes, fmt.Sprintf("not cached: run `fashionclip model pull %s`", o.Target))
+	}
+	return writeModelInfo(f, o.Format, info)
+}
+
+// describeLocal adds the detected layout and, when ONNX Runtime loads, the
+// graphs' input and output names. Failures become notes: info is a
+// diagnostic and shows what it can.
+func describeLocal(f *Factory, info *ModelInfo) {
+	layout, err := fashionclip.DetectLayout(info.Snapshot, f.Variant)
+	if err != nil {
+		info.Notes = append(info.Notes, err.Error())
+		return
+	}
+	rel := func(p string) string {
+		if r, err := filepath.Rel(info.Snapshot, p); err == nil {
+			return filepath.ToSlash(r)
+		}
+		return p
+	}
+	info.Layout = &LayoutInfo{Kind: layout.Kind}
+	graphs := []string{layout.Combined}
+	if layout.Kind == "split" {
+		info.Layout.Text, info.Layout.Vision = rel(layout.Text), rel(layout.Vision)
+		graphs = []string{layout.Text, layout.Vision}
+	} else {
+		info.Layout.Combined = rel(layout.Combined)
+	}
+	if _, _, err := ort.Init(f.ORTLib); err != nil {
+		info.Notes = append(info.Notes, "graph inputs/outputs not shown: "+err.Error())
+		return
+	}
+	for _, g := range graphs {
+		b, err := os.ReadFile(g)
+		if err != nil {
+			info.Notes = append(info.Notes, err.Error())
+			continue
+		}
+		in, out, err := ort.Describe(b)
+		if err != nil {
+			info.Notes = append(info.Notes, fmt.Sprintf("%s: cannot read the graph's inputs/outputs: %v", rel(g), err))
+			continue
+		}
+		info.Graphs = append(info.Graphs, GraphInfo{Path: rel(g), Inputs: ioNames(in), Outputs: ioNames(out)})
+	}
+}
+
+func ioNames(infos []ort.IOInfo) []IOName {
+	out := make([]IOName, len(infos))
+	for i, x := range infos {
+		out[i] = IOName{Name: x.Name, Type: x.Type, Shape: x.Shape}
+	}
+	return out
+}
+
+func writeModelInfo(f *Factory, format output.Format, info *ModelInfo) error {
+	if format == output.JSON {
+		return quietPipe(output.NewRecordWriter(f.IO.Out, false).Write(info))
+	}
+	out := f.IO.Out
+	if info.Repo != "" {
+		fmt.Fprintf(out, "repo:      %s@%s", info.Repo, info.Revision)
+		if info.Commit != "" {
+			fmt.Fprintf(out, " (commit %s, from the %s)", info.Commit, info.Source)
+		}
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "variant:   %s\n", info.Variant)
+	snapshot := info.Snapshot
+	if snapshot == "" {
+		snapshot = "not cached"
+	}
+	fmt.Fprintf(out, "folder:    %s\n", snapshot)
+	if l := info.Layout; l != nil {
+		if l.Kind == "split" {
+			fmt.Fprintf(out, "layout:    split: %s + %s\n", l.Text, l.Vision)
+		} else {
+			fmt.Fprintf(out, "layout:    combined: %s\n", l.Combined)
+		}
+	}
+	fmt.Fprintln(out)
+	t := output.NewTableWriter(out, "FILE", "SIZE", "LFS", "NEEDED", "CACHED")
+	for _, mf := range info.Files {
+		size := "?"
+		if mf.Size >= 0 {
+			size = hub.FormatBytes(mf.Size)
+		}
+		t.Append(mf.Path, size, yesNo(mf.LFS), yesNo(mf.Needed), yesNo(mf.Cached))
+	}
+	if err := t.Close(); err != nil {
+		return quietPipe(err)
+	}
+	if len(info.Graphs) > 0 {
+		fmt.Fprintln(out)
+		t := output.NewTableWriter(out, "GRAPH", "KIND", "NAME", "TYPE", "SHAPE")
+		for _, g := range info.Graphs {
+			for _, x := range g.Inputs {
+				t.Append(g.Path, "input", x.Name, x.Type, fmt.Sprint(x.Shape))
+			}
+			for _, x := range g.Outputs {
+				t.Append(g.Path, "output", x.Name, x.Type, fmt.Sprint(x.Shape))
+			}
+		}
+		if err := t.Close(); err != nil {
+			return quietPipe(err)
+		}
+	}
+	for _, n := range info.Notes {
+		f.Warnf("%s", n)
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// walkFiles lists the regular files under dir (following the snapshot's
+// links) as sorted slash paths.
+func walkFiles(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			if rel, err := filepath.Rel(dir, p); err == nil {
+				out = append(out, filepath.ToSlash(rel))
+			}
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
+// ModelRmOptions are `model rm`'s arguments.
+type ModelRmOptions struct {
+	f   *Factory
+	Ref hub.Ref
+}
+
+// NewCmdModelRm builds `fashionclip model rm`.
+func NewCmdModelRm(f *Factory, runF func(*ModelRmOptions) error) *cobra.Command {
+	opts := &ModelRmOptions{f: f}
+	cmd := &cobra.Command{
+		Use:     "rm REPO[@REVISION]",
+		Aliases: []string{"remove"},
+		Short:   "Delete a cached model, or one revision of it",
+		Long: `Delete a model from the Hugging Face cache. REPO alone removes every revision; REPO@REVISION
+removes that snapshot and the blobs no other snapshot uses.`,
+		Example: `  fashionclip model rm Xenova/clip-vit-base-patch32
+  fashionclip model rm patrickjohncyh/fashion-clip@v1.0`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := hub.ParseRef(args[0])
+			if err != nil {
+				return UsageError("%v", err)
+			}
+			opts.Ref = ref
+			if runF != nil {
+				return runF(opts)
+			}
+			return modelRmRun(opts)
+		},
+	}
+	return cmd
+}
+
+func modelRmRun(o *ModelRmOptions) error {
+	res, err := hub.Remove(hubConfig(o.f).CacheDir, o.Ref)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("%d snapshot(s)", len(res.Commits))
+	if res.Whole {
+		what += ", the whole repo"
+	}
+	o.f.Warnf("removed %s (%s), %s freed", o.Ref, what, hub.FormatBytes(res.Freed))
+	return nil
+}
+
+// ModelPathOptions are `model path`'s arguments.
+type ModelPathOptions struct {
+	f   *Factory
+	Ref hub.Ref
+}
+
+// NewCmdModelPath builds `fashionclip model path`.
+func NewCmdModelPath(f *Factory, runF func(*ModelPathOptions) error) *cobra.Command {
+	opts := &ModelPathOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "path [REPO[@REVISION]]",
+		Short: "Print the cached snapshot folder of a model (never downloads)",
+		Long: `Print the snapshot folder of a cached model, ready for --model or for other tools. Nothing is
+downloaded: when the cache lacks the model (or the --variant's graphs), the command says what is
+missing and exits 1.`,
+		Example: `  fashionclip model path patrickjohncyh/fashion-clip
+  ls "$(fashionclip model path Xenova/clip-vit-base-patch32 --variant quantized)/onnx"`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRepoArg(f, args)
+			if err != nil {
+				return err
+			}
+			if err := checkVariant(f); err != nil {
+				return err
+			}
+			opts.Ref = ref
+			if runF != nil {
+				return runF(opts)
+			}
+			return modelPathRun(opts)
+		},
+	}
+	return cmd
+}
+
+func modelPathRun(o *ModelPathOptions) error {
+	snap, err := hub.NewClient(hubConfig(o.f)).Local(o.Ref, o.f.Variant)
+	if err != nil {
+		if errors.Is(err, hub.ErrNotCached) {
+			return &ExitError{Code: ExitFatal, Err: err}
+		}
+		return err
+	}
+	_, err = fmt.Fprintln(o.f.IO.Out, snap.Dir)
+	return quietPipe(err)
+}

@@ -1,0 +1,95 @@
+package hub
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// DefaultRevision is the branch used when a reference names none.
+const DefaultRevision = "main"
+
+// Ref names a model repository at a revision (branch, tag or commit hash).
+type Ref struct {
+	Repo     string // owner/name
+	Revision string // never empty: DefaultRevision when not given
+	// Explicit is true when the revision was written out (owner/name@rev);
+	// Remove uses it to tell "the whole repo" from "one snapshot".
+	Explicit bool
+}
+
+func (r Ref) String() string {
+	if !r.Explicit {
+		return r.Repo
+	}
+	return r.Repo + "@" + r.Revision
+}
+
+var (
+	repoPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	// etagPattern keeps an etag usable as one file name in blobs/.
+	etagPattern = regexp.MustCompile(`^[0-9A-Za-z_-][0-9A-Za-z._-]*$`)
+)
+
+// ParseRef parses owner/name[@revision].
+func ParseRef(s string) (Ref, error) {
+	repo, rev, explicit := strings.Cut(strings.TrimSpace(s), "@")
+	// The Hub forbids "--" and ".." in names; "--" would also make the cache
+	// folder name ambiguous.
+	if !repoPattern.MatchString(repo) || strings.Contains(repo, "--") || strings.Contains(repo, "..") {
+		return Ref{}, fmt.Errorf("invalid repo id %q: want owner/name[@revision]", s)
+	}
+	if !explicit {
+		return Ref{Repo: repo, Revision: DefaultRevision}, nil
+	}
+	if err := checkRevision(rev); err != nil {
+		return Ref{}, err
+	}
+	return Ref{Repo: repo, Revision: rev, Explicit: true}, nil
+}
+
+// checkRevision refuses revisions that could not name a refs/ file safely
+// (refs/pr/1 is fine: huggingface_hub nests it the same way).
+func checkRevision(rev string) error {
+	if rev == "" {
+		return fmt.Errorf("empty revision after '@'")
+	}
+	if strings.ContainsAny(rev, "\\\x00 \t\n") || strings.HasPrefix(rev, "/") || strings.HasSuffix(rev, "/") {
+		return fmt.Errorf("invalid revision %q", rev)
+	}
+	for _, seg := range strings.Split(rev, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("invalid revision %q", rev)
+		}
+	}
+	return nil
+}
+
+// IsCommitHash reports whether rev is a full 40-hex commit id.
+func IsCommitHash(rev string) bool { return commitPattern.MatchString(rev) }
+
+// RepoFolderName is the cache folder of a model repo: models--owner--name.
+func RepoFolderName(repo string) string {
+	return "models--" + strings.ReplaceAll(repo, "/", "--")
+}
+
+// CheckRepoPath refuses a repo file name that would land outside the
+// snapshot folder once joined to it: absolute names, drive letters,
+// backslashes (Windows separators), "." or ".." segments, empty segments.
+func CheckRepoPath(name string) error {
+	bad := name == "" || strings.ContainsAny(name, "\\\x00") || strings.HasPrefix(name, "/") ||
+		(len(name) >= 2 && name[1] == ':') || path.Clean(name) != name
+	if !bad {
+		for _, seg := range strings.Split(name, "/") {
+			if seg == "." || seg == ".." {
+				bad = true
+			}
+		}
+	}
+	if bad {
+		return newError(ErrUnsafePath, "refusing repo file name %q: it would escape the snapshot folder", name)
+	}
+	return nil
+}
