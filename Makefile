@@ -14,7 +14,7 @@ export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
 DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
 
-.PHONY: all build ort deps test test-short bench synth vet fmt-check completions clean demo
+.PHONY: all build ort deps test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
 
 all: build
 
@@ -72,5 +72,46 @@ demo: build
 	  bin/fashionclip classify testdata/images --labels "$(DEMO_LABELS)" --model testdata/models/tiny; \
 	fi
 
+# Issue 3's speed check: classify's pipeline over 200 1200×1600 JPEGs on the
+# synthetic ViT-B/32, exact and --fast-decode, against model-only throughput
+# measured in the same run with the same threads.
+VITB32 := testdata/models/vit-b-32-combined
+bench-classify: build
+	@test -f $(VITB32)/model.onnx || bin/fashionclip synth --size vit-b-32 --layout combined --out $(VITB32)
+	bin/fashionclip bench speed --model $(VITB32) --synthetic 200 --quiet
+	bin/fashionclip bench speed --model $(VITB32) --synthetic 200 --fast-decode --quiet
+
 clean:
 	rm -rf bin dist
+
+# Shell completion scripts, committed in completions/; CI checks they are current.
+completions: deps
+	scripts/gen-completions.sh completions
+
+completions-check: deps
+	scripts/gen-completions.sh --check completions
+
+# Man pages (release archives carry them; goreleaser runs this itself).
+MAN_DIR ?= .cache/release/man
+man: deps
+	$(GO) run ./scripts/genman -version $(VERSION) $(MAN_DIR)
+
+# Release tooling. goreleaser is built from the Go module proxy into
+# bin/tools (a few minutes on two cores, once); newer releases need a newer Go.
+GORELEASER_VERSION ?= v2.15.1
+GORELEASER         := bin/tools/goreleaser
+# Targets for release-snapshot: this machine's, unless TARGETS says otherwise
+# (comma-separated os_arch; see .goreleaser.yaml and docs/install.md).
+TARGETS            ?= $(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+
+goreleaser: $(GORELEASER)
+
+$(GORELEASER):
+	GOBIN=$(abspath bin/tools) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+release-check: $(GORELEASER)
+	$(GORELEASER) check
+
+# Snapshot archives for TARGETS in dist/, nothing published.
+release-snapshot: $(GORELEASER) deps
+	FASHIONCLIP_TARGETS=$(TARGETS) ORT_VERSION=$(ORT_VERSION) $(GORELEASER) release --snapshot --clean --skip=publish
