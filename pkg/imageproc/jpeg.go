@@ -1,0 +1,117 @@
+package imageproc
+
+/*
+#cgo LDFLAGS: -ljpeg
+#include <stdlib.h>
+#include "jpeg.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// JPEG goes through libjpeg(-turbo) rather than image/jpeg: Pillow uses
+// libjpeg's integer IDCT and fancy upsampling, and image/jpeg produces
+// different pixels. The C side never keeps a pointer after a call returns,
+// so Go memory is passed directly and nothing needs freeing.
+
+func jpegErr(info *C.fc_jpeg_info) error {
+	msg := C.GoString(&info.err[0])
+	if info.truncated != 0 {
+		return fmt.Errorf("%w (%s)", errTruncated, msg)
+	}
+	return errors.New(msg)
+}
+
+func (s *source) openJPEG(data []byte, opts Options, target int) error {
+	var info C.fc_jpeg_info
+	if C.fc_jpeg_header((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)), &info) != 0 {
+		return jpegErr(&info)
+	}
+	w, h := int(info.width), int(info.height)
+	if err := checkSize(w, h, opts); err != nil {
+		return err
+	}
+	switch info.components {
+	case 1, 3, 4:
+	default:
+		return fmt.Errorf("%w: %d-component JPEG", ErrUnsupportedFormat, int(info.components))
+	}
+	s.orientation = jpegOrientation(data)
+	s.jpegDenom = 1
+	if opts.FastDecode && target > 0 {
+		for _, d := range []int{8, 4, 2} {
+			if min(ceilDiv(w, d), ceilDiv(h, d)) >= target {
+				s.jpegDenom = d
+				break
+			}
+		}
+	}
+	s.w, s.h = ceilDiv(w, s.jpegDenom), ceilDiv(h, s.jpegDenom)
+	return nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// decodeJPEGRows decodes rows [r0, r1) of the (scaled) image into out, which
+// holds (r1-r0) rows of 3*s.w bytes.
+func (s *source) decodeJPEGRows(data []byte, r0, r1 int, out []byte) error {
+	var info C.fc_jpeg_info
+	var dst *C.uchar
+	if len(out) > 0 {
+		dst = (*C.uchar)(unsafe.Pointer(&out[0]))
+	}
+	rc := C.fc_jpeg_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)),
+		C.int(s.jpegDenom), C.int(r0), C.int(r1), dst, C.size_t(3*s.w), &info)
+	if rc != 0 {
+		return jpegErr(&info)
+	}
+	if int(info.out_width) != s.w || int(info.out_height) != s.h {
+		return fmt.Errorf("libjpeg scaled to %dx%d, expected %dx%d", int(info.out_width), int(info.out_height), s.w, s.h)
+	}
+	if info.truncated != 0 {
+		return errTruncated
+	}
+	return nil
+}
+
+// jpegOptions selects what encodeJPEG writes.
+type jpegOptions struct {
+	quality     int
+	hs, vs      int // luma sampling factors: 2,2 = 4:2:0; 2,1 = 4:2:2; 1,1 = 4:4:4
+	progressive bool
+	ycck        bool   // 4-component input: store as YCCK instead of CMYK
+	app1        []byte // written as an APP1 segment when not empty
+}
+
+// encodeJPEG writes pix (w*h*comps bytes) with libjpeg. It exists for the
+// package's own fixtures and benchmarks.
+func encodeJPEG(pix []byte, w, h, comps int, o jpegOptions) ([]byte, error) {
+	if len(pix) != w*h*comps || len(pix) == 0 {
+		return nil, errors.New("encodeJPEG: pixel buffer does not match the size")
+	}
+	var out *C.uchar
+	var outLen C.ulong
+	var errBuf [C.FC_ERRLEN]C.char
+	var app1 *C.uchar
+	if len(o.app1) > 0 {
+		app1 = (*C.uchar)(unsafe.Pointer(&o.app1[0]))
+	}
+	b2i := func(b bool) C.int {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	rc := C.fc_jpeg_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), C.int(comps),
+		C.int(o.quality), C.int(o.hs), C.int(o.vs), b2i(o.progressive), b2i(o.ycck),
+		app1, C.size_t(len(o.app1)), &out, &outLen, &errBuf[0])
+	if rc != 0 {
+		return nil, errors.New(C.GoString(&errBuf[0]))
+	}
+	defer C.fc_free(unsafe.Pointer(out))
+	return C.GoBytes(unsafe.Pointer(out), C.int(outLen)), nil
+}

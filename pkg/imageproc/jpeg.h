@@ -1,0 +1,44 @@
+// C side of the JPEG decoder: libjpeg(-turbo) behind a longjmp error manager
+// so that corrupt input becomes an error value instead of exit().
+#ifndef FASHIONCLIP_IMAGEPROC_JPEG_H
+#define FASHIONCLIP_IMAGEPROC_JPEG_H
+
+#include <stddef.h>
+
+#define FC_ERRLEN 200
+
+typedef struct {
+	int width, height;      // image size as stored (before EXIF rotation)
+	int out_width, out_height; // size after DCT scaling
+	int components;         // 1 grey, 3 colour, 4 CMYK/YCCK
+	int color_space;        // libjpeg's J_COLOR_SPACE of the file
+	int adobe;              // an Adobe APP14 marker was seen
+	int progressive;
+	int truncated;          // the data ended before the image did
+	char err[FC_ERRLEN];    // libjpeg's message when a call returns non-zero
+} fc_jpeg_info;
+
+// fc_jpeg_header reads the headers only. Returns 0 on success.
+int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info);
+
+// fc_jpeg_decode decodes rows [row0, row1) of the image scaled by 1/denom
+// (denom 1, 2, 4 or 8) into out as packed 8-bit RGB, stride bytes per row.
+// All rows after row1 are still entropy-decoded so truncation anywhere is
+// reported. Returns 0 on success.
+int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
+                   int row1, unsigned char *out, size_t stride,
+                   fc_jpeg_info *info);
+
+// fc_jpeg_encode writes pix (w*h*comps bytes; comps 1 = grey, 3 = RGB,
+// 4 = CMYK stored Adobe-inverted) as a JPEG in malloc'd memory that the caller
+// frees with fc_free. hs/vs are the luma sampling factors (2,2 = 4:2:0).
+// app1, when app1len > 0, is written as an APP1 segment. Test fixtures and
+// benchmarks use it; decoding never does.
+int fc_jpeg_encode(const unsigned char *pix, int w, int h, int comps,
+                   int quality, int hs, int vs, int progressive, int ycck,
+                   const unsigned char *app1, size_t app1len,
+                   unsigned char **out, unsigned long *outlen, char *err);
+
+void fc_free(void *p);
+
+#endif
