@@ -65,6 +65,7 @@ CLIPModel.get_text_features / get_image_features, normalised.`,
 	fl.StringVar(&opts.TextFile, "text-file", "", "file with one text per line")
 	fl.StringVarP(&opts.Index, "output", "o", "", "write an index folder instead of JSON Lines")
 	opts.In.bind(cmd)
+	bindEmbedIndexFlags(cmd, opts)
 	return cmd
 }
 

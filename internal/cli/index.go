@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fashionclip/fashionclip/internal/buildinfo"
+	"github.com/fashionclip/fashionclip/internal/index"
+	"github.com/fashionclip/fashionclip/internal/output"
+)
+
+func init() {
+	extraCommands = append(extraCommands, NewCmdIndex)
+}
+
+// NewCmdIndex builds `fashionclip index` and its subcommands. None of them
+// loads a model.
+func NewCmdIndex(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "index",
+		Short: "Inspect, compact and merge embedding indexes",
+		Long: `An index is the folder 'fashionclip embed PATH... -o INDEX' writes: .npy chunks of
+row-normalised vectors, Parquet tables of the live items and manifest.json (see
+docs/index.md). These commands work on indexes without loading a model.`,
+	}
+	cmd.AddCommand(NewCmdIndexInfo(f, nil), NewCmdIndexCompact(f, nil), NewCmdIndexMerge(f, nil))
+	return cmd
+}
+
+// IndexInfoOptions are `index info`'s arguments.
+type IndexInfoOptions struct {
+	f      *Factory
+	Index  string
+	Format string
+}
+
+// NewCmdIndexInfo builds `fashionclip index info`.
+func NewCmdIndexInfo(f *Factory, runF func(*IndexInfoOptions) error) *cobra.Command {
+	opts := &IndexInfoOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "info INDEX",
+		Short: "Show an index's items, garbage, dtype and model",
+		Long: `Print what an index holds: live items (images and texts), garbage rows (vectors of
+replaced or deleted items, removed by 'index compact'), dtype, dimension, model and
+files. A table on a terminal, JSON otherwise.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Index = args[0]
+			if _, err := output.Resolve(opts.Format, false, output.Table, output.JSON); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return indexInfoRun(opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Format, "format", "f", "", "table or json (default: table on a terminal, json otherwise)")
+	return cmd
+}
+
+// indexInfoRecord is info's JSON form.
+type indexInfoRecord struct {
+	Index        string          `json:"index"`
+	Items        int             `json:"items"`
+	Images       int             `json:"images"`
+	Texts        int             `json:"texts"`
+	Garbage      int             `json:"garbage"`
+	DType        string          `json:"dtype"`
+	Dim          int             `json:"dim"`
+	Model        index.ModelInfo `json:"model"`
+	Chunks       int             `json:"chunks"`
+	Bytes        int64           `json:"bytes"`
+	GarbageBytes int64           `json:"garbage_bytes"`
+	Generation   int64           `json:"generation"`
+	Version      int             `json:"format_version"`
+	ToolVersion  string          `json:"tool_version,omitempty"`
+	Preprocess   json.RawMessage `json:"preprocess,omitempty"`
+}
+
+func indexInfoRun(o *IndexInfoOptions) error {
+	f := o.f
+	info, err := index.Stat(o.Index)
+	if err != nil {
+		return err
+	}
+	m := info.Manifest
+	rec := indexInfoRecord{Index: o.Index, Items: info.Items, Images: info.Items - info.Texts, Texts: info.Texts,
+		Garbage: info.Garbage, DType: m.DType, Dim: m.Dim, Model: m.Model, Chunks: len(m.Chunks),
+		Bytes: info.Bytes, GarbageBytes: info.GarbageBytes, Generation: m.Generation, Version: m.Version,
+		ToolVersion: m.ToolVersion, Preprocess: m.Preprocess}
+	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+	if format == output.JSON {
+		w := output.NewRecordWriter(f.IO.Out, false)
+		return quietPipe(w.Write(rec))
+	}
+	t := output.NewTableWriter(f.IO.Out, "FIELD", "VALUE")
+	t.Append("index", o.Index)
+	t.Append("items", fmt.Sprintf("%d (%d images, %d texts)", rec.Items, rec.Images, rec.Texts))
+	t.Append("garbage", fmt.Sprintf("%d rows (%s); 'fashionclip index compact' removes them", rec.Garbage, humanBytes(rec.GarbageBytes)))
+	t.Append("dtype", rec.DType)
+	t.Append("dimension", strconv.Itoa(rec.Dim))
+	t.Append("model", m.Model.String())
+	t.Append("chunks", fmt.Sprintf("%d (%s on disk)", rec.Chunks, humanBytes(rec.Bytes)))
+	t.Append("generation", strconv.FormatInt(rec.Generation, 10))
+	t.Append("written by", "fashionclip "+rec.ToolVersion)
+	return quietPipe(t.Close())
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for x := n / unit; x >= unit; x /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// IndexCompactOptions are `index compact`'s flags and arguments.
+type IndexCompactOptions struct {
+	f         *Factory
+	Index     string
+	Dtype     string
+	ChunkRows int
+}
+
+// NewCmdIndexCompact builds `fashionclip index compact`.
+func NewCmdIndexCompact(f *Factory, runF func(*IndexCompactOptions) error) *cobra.Command {
+	opts := &IndexCompactOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "compact INDEX",
+		Short: "Rewrite an index without its garbage rows",
+		Long: `Rewrite the live rows of an index into new chunks (in commit order) and swap the
+manifest once at the end, so that an interrupted compaction leaves the index as it
+was. --dtype converts the vectors (float16 halves the size; float32 from float16 is
+exact but cannot restore the precision float16 dropped).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Index = args[0]
+			if opts.Dtype != "" && opts.Dtype != index.DTypeFloat32 && opts.Dtype != index.DTypeFloat16 {
+				return UsageError("--dtype %q: want float32 or float16", opts.Dtype)
+			}
+			if opts.ChunkRows < 1 {
+				return UsageError("--chunk-rows must be at least 1")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			st, err := index.Compact(opts.Index, index.CompactOptions{DType: opts.Dtype, ChunkRows: opts.ChunkRows})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(f.IO.Out, "%s: %d items in %d chunks (were %d chunks with %d garbage rows)\n",
+				opts.Index, st.Items, st.ChunksAfter, st.ChunksBefore, st.GarbageBefore)
+			return quietPipe(err)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Dtype, "dtype", "", "convert to float32 or float16 (default: keep)")
+	cmd.Flags().IntVar(&opts.ChunkRows, "chunk-rows", index.DefaultChunkRows, "rows per chunk")
+	return cmd
+}
+
+// IndexMergeOptions are `index merge`'s flags and arguments.
+type IndexMergeOptions struct {
+	f      *Factory
+	Inputs []string
+	Output string
+	Dtype  string
+}
+
+// NewCmdIndexMerge builds `fashionclip index merge`.
+func NewCmdIndexMerge(f *Factory, runF func(*IndexMergeOptions) error) *cobra.Command {
+	opts := &IndexMergeOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "merge INDEX... -o OUT",
+		Short: "Join indexes (e.g. the shards of a sharded embed) into one",
+		Long: `Add every live item of the input indexes to OUT (created when absent; an existing OUT
+keeps its items). All must come from the same model. An item found in more than one
+input keeps the vector of the last one. Merging the shard indexes of
+'embed --shard K/N' gives the same items and vectors as one unsharded run.`,
+		Example: `  fashionclip index merge shard-*.idx -o catalog.idx`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Inputs = args
+			if opts.Output == "" {
+				return UsageError("give the output index with -o OUT")
+			}
+			if opts.Dtype != "" && opts.Dtype != index.DTypeFloat32 && opts.Dtype != index.DTypeFloat16 {
+				return UsageError("--dtype %q: want float32 or float16", opts.Dtype)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			st, err := index.Merge(opts.Output, opts.Inputs, index.MergeOptions{DType: opts.Dtype, ToolVersion: buildinfo.Version})
+			if err != nil {
+				return err
+			}
+			if st.Duplicates > 0 {
+				f.Warnf("%d items were in more than one input; the last input's vectors were kept", st.Duplicates)
+			}
+			_, err = fmt.Fprintf(f.IO.Out, "%s: %d items from %d indexes\n", opts.Output, st.Items, len(opts.Inputs))
+			return quietPipe(err)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the index to write (required)")
+	cmd.Flags().StringVar(&opts.Dtype, "dtype", "", "dtype of a new OUT: float32 or float16 (default: the first input's)")
+	return cmd
+}

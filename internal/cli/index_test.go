@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/index"
+)
+
+func TestIndexCommands(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	for _, args := range [][]string{
+		{"embed", "-m", model, "imgs", "-o", "a", "--text", "red dress", "--commit-every", "3"},
+		{"embed", "-m", model, "imgs/a_portrait_420.jpg", "imgs/c_progressive.jpg", "-o", "b", "--text", "blue jeans"},
+	} {
+		if r := runCLI(t, false, "", nil, args...); r.code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	idxAppendBytes(t, "imgs/f_exif6.jpg", "x") // one replaced row: garbage in a
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", "a"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	items := len(idxRead(t, "a"))
+
+	info := func(dir string) indexInfoRecord {
+		t.Helper()
+		r := runCLI(t, false, "", nil, "index", "info", dir)
+		var rec indexInfoRecord
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rec) != nil {
+			t.Fatalf("index info: exit %d: %s %s", r.code, r.stdout, r.stderr)
+		}
+		return rec
+	}
+	t.Run("info", func(t *testing.T) {
+		rec := info("a")
+		if rec.Items != items || rec.Texts != 1 || rec.Images != items-1 || rec.Garbage != 1 ||
+			rec.DType != "float32" || rec.Dim != 32 || !strings.Contains(rec.Model.Folder, "tiny-optimum") ||
+			!strings.HasPrefix(rec.Model.Graph, "sha256-sampled:") || rec.Chunks < 2 {
+			t.Errorf("%+v", rec)
+		}
+		r := runCLI(t, true, "", nil, "index", "info", "a")
+		if !strings.Contains(r.stdout, "garbage") || !strings.Contains(r.stdout, "1 rows") {
+			t.Errorf("table:\n%s", r.stdout)
+		}
+	})
+	t.Run("compact", func(t *testing.T) {
+		r := runCLI(t, false, "", nil, "index", "compact", "a", "--dtype", "float16")
+		if r.code != 0 || !strings.Contains(r.stdout, "1 garbage rows") {
+			t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+		}
+		rec := info("a")
+		if rec.Items != items || rec.Garbage != 0 || rec.Chunks != 1 || rec.DType != "float16" {
+			t.Errorf("after compact: %+v", rec)
+		}
+		// The search still works on the converted index.
+		r = runCLI(t, false, "", nil, "search", "a", "red dress", "-k", "1")
+		if r.code != 0 || !strings.Contains(r.stdout, `"text":"red dress"`) {
+			t.Errorf("search after compact: exit %d: %s %s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("merge", func(t *testing.T) {
+		r := runCLI(t, false, "", nil, "index", "merge", "a", "b", "-o", "ab")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		// b's two images are in a too: kept once, from b.
+		if !strings.Contains(r.stderr, "2 items were in more than one input") {
+			t.Errorf("stderr: %s", r.stderr)
+		}
+		got := idxRead(t, "ab")
+		if len(got) != items+1 {
+			t.Errorf("%d items, want %d", len(got), items+1)
+		}
+		if _, ok := got[index.TextKey("blue jeans")]; !ok {
+			t.Error("b's text is missing")
+		}
+		if info("ab").DType != "float16" {
+			t.Error("a new OUT should take the first input's dtype")
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		tests := []struct {
+			args []string
+			code int
+			want string
+		}{
+			{[]string{"index", "merge", "a", "b"}, ExitUsage, "-o OUT"},
+			{[]string{"index", "merge", "a", "-o", "x", "--dtype", "f8"}, ExitUsage, "--dtype"},
+			{[]string{"index", "compact", "a", "--chunk-rows", "0"}, ExitUsage, "--chunk-rows"},
+			{[]string{"index", "info"}, ExitUsage, "accepts 1 arg"},
+			{[]string{"index", "info", "imgs"}, ExitFatal, "not a fashionclip index"},
+			{[]string{"index", "merge", "a", "-o", "a"}, ExitFatal, "also an input"},
+		}
+		for _, tt := range tests {
+			r := runCLI(t, false, "", nil, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("%v: exit %d, stderr %q; want %d mentioning %q", tt.args, r.code, r.stderr, tt.code, tt.want)
+			}
+		}
+	})
+}
