@@ -131,6 +131,7 @@ func TestEncoderFailureIsFatal(t *testing.T) {
 
 func TestCancelStopsEarly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	endless := make(chan source.Item)
 	go func() {
 		defer close(endless)
