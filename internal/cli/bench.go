@@ -286,7 +286,6 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 		}
 	}
 	pre := m.Preprocessor()
-	n := pre.PixelCount()
 	preprocess := func(path string, dst []float32) ([]float32, error) {
 		it := ds.Items[itemIndex(path)]
 		if it.Image != nil {
@@ -296,11 +295,7 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		if cap(dst) < n {
-			dst = make([]float32, n)
-		}
-		dst = dst[:n]
-		return dst, pre.BytesInto(dst, data)
+		return pre.Reuse(dst, data)
 	}
 	scale := m.LogitScale()
 	var truth []string
@@ -616,7 +611,6 @@ func benchSpeedRun(ctx context.Context, o *BenchSpeedOptions) error {
 		ds.Items = append(ds.Items, bench.Item{ID: p, Path: p})
 	}
 	pre := m.Preprocessor()
-	n := pre.PixelCount()
 	var readNanos atomic.Int64
 	preprocess := func(path string, dst []float32) ([]float32, error) {
 		p := paths[itemIndex(path)]
@@ -626,11 +620,7 @@ func benchSpeedRun(ctx context.Context, o *BenchSpeedOptions) error {
 		if err != nil {
 			return nil, err
 		}
-		if cap(dst) < n {
-			dst = make([]float32, n)
-		}
-		dst = dst[:n]
-		return dst, pre.BytesInto(dst, data)
+		return pre.Reuse(dst, data)
 	}
 	stats := &pipeline.Stats{}
 	enc := &timedEncoder{enc: m}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/output"
@@ -80,16 +82,24 @@ type imageEmbedding struct {
 	Error     string    `json:"error,omitempty"`
 }
 
+// allTexts is --text followed by the lines of --text-file.
+func (o *EmbedOptions) allTexts() ([]string, error) {
+	if o.TextFile == "" {
+		return o.Texts, nil
+	}
+	more, err := readLinesFile(o.TextFile)
+	if err != nil {
+		return nil, fmt.Errorf("text file: %w", err)
+	}
+	return append(append([]string(nil), o.Texts...), more...), nil
+}
+
 func embedRun(cmd *cobra.Command, o *EmbedOptions) error {
 	ctx := cmd.Context()
 	f := o.f
-	texts := o.Texts
-	if o.TextFile != "" {
-		more, err := readLinesFile(o.TextFile)
-		if err != nil {
-			return err
-		}
-		texts = append(texts, more...)
+	texts, err := o.allTexts()
+	if err != nil {
+		return err
 	}
 	m, err := f.LoadModel(ctx, o.In.modelOptions)
 	if err != nil {

@@ -379,13 +379,9 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	texts := o.Texts
-	if o.TextFile != "" {
-		more, err := readLinesFile(o.TextFile)
-		if err != nil {
-			return err
-		}
-		texts = append(texts, more...)
+	texts, err := o.allTexts()
+	if err != nil {
+		return err
 	}
 	m, err := f.LoadModel(ctx, o.In.modelOptions)
 	if err != nil {

@@ -72,17 +72,12 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 		MaxDepth: in.MaxDepth, Hidden: in.Hidden, Stdin: f.IO.In, NullSeparated: in.Null, Shard: shard,
 	})
 	pre := m.Preprocessor()
-	n := pre.PixelCount()
 	results, wait := pipeline.Run(ctx, items, func(path string, dst []float32) ([]float32, error) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		if cap(dst) < n {
-			dst = make([]float32, n)
-		}
-		dst = dst[:n]
-		return dst, pre.BytesInto(dst, data)
+		return pre.Reuse(dst, data)
 	}, m, pipeline.Options{Workers: f.ThreadBudget(), BatchSize: in.BatchSize})
 
 	var bar *progressbar.ProgressBar

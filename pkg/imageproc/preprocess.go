@@ -93,6 +93,17 @@ func (p *Preprocessor) BytesInto(dst []float32, data []byte) error {
 	return err
 }
 
+// Reuse preprocesses data into dst's storage when it is large enough (else
+// into a new slice) and returns the tensor: pipelines recycle buffers with it.
+func (p *Preprocessor) Reuse(dst []float32, data []byte) ([]float32, error) {
+	n := p.PixelCount()
+	if n == 0 || cap(dst) < n {
+		return p.Bytes(data)
+	}
+	dst = dst[:n]
+	return dst, p.BytesInto(dst, data)
+}
+
 // Image preprocesses an already-decoded image, e.g. a 28×28 *image.Gray.
 // Alpha is dropped and 16-bit samples are rounded to 8 bits, as for files.
 func (p *Preprocessor) Image(img image.Image) ([]float32, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"image/png"
 	"sync"
 	"testing"
 )
@@ -250,5 +251,48 @@ func TestFastDecode(t *testing.T) {
 func f32bytes(v []float32) []byte {
 	var b bytes.Buffer
 	binary.Write(&b, binary.LittleEndian, v)
+	return b.Bytes()
+}
+
+func TestReuseKeepsStorageWhenLargeEnough(t *testing.T) {
+	p := New(DefaultConfig(), Options{})
+	data := encodeTestPNG(t, 40, 30)
+	want, err := p.Bytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		dst       []float32
+		sameStore bool
+	}{
+		{"nil", nil, false},
+		{"too small", make([]float32, 10), false},
+		{"recycled, length 0", make([]float32, 0, p.PixelCount()), true},
+	}
+	for _, c := range cases {
+		got, err := p.Reuse(c.dst, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
+			t.Fatalf("%s: tensor differs from Bytes", c.name)
+		}
+		if same := cap(c.dst) > 0 && &got[0] == &c.dst[:1][0]; same != c.sameStore {
+			t.Fatalf("%s: reused storage = %v, want %v", c.name, same, c.sameStore)
+		}
+	}
+}
+
+func encodeTestPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
 	return b.Bytes()
 }
