@@ -110,6 +110,7 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		addExitStatus(c)
 		root.AddCommand(c)
 	}
+	registerCompletions(root, f)
 	return root
 }
 
