@@ -193,3 +193,17 @@ func TestClassifySyntheticModelWarnsLoudly(t *testing.T) {
 		t.Fatalf("exit %d; stderr must warn that the model is synthetic: %q", r.code, r.stderr)
 	}
 }
+
+func TestQuietStillNamesFailedInputs(t *testing.T) {
+	model := tinyModel(t)
+	dir := sampleImages(t)
+	bad := filepath.Join(dir, "broken.jpg")
+	os.WriteFile(bad, []byte("\xff\xd8\xff garbage"), 0o644)
+	r := runCLI(t, true, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b", "--quiet", "--format", "csv")
+	if r.code != ExitPartial {
+		t.Fatalf("exit %d, want 3", r.code)
+	}
+	if !strings.Contains(r.stderr, bad) || !strings.Contains(r.stderr, "SYNTHETIC") {
+		t.Fatalf("--quiet must still name the failed input and warn about the synthetic model:\n%s", r.stderr)
+	}
+}

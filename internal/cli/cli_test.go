@@ -58,6 +58,9 @@ func TestMain(m *testing.M) {
 	if tinyDir != "" {
 		os.RemoveAll(tinyDir)
 	}
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
 	os.Exit(code)
 }
 

@@ -93,7 +93,8 @@ func (f *Factory) LoadModel(ctx context.Context, tweak func(*fashionclip.Options
 		f.Warnf("%s", w)
 	}
 	if c, ok := m.Config(); ok && c.Synthetic {
-		f.Warnf("WARNING: %s is a SYNTHETIC model with random weights: its scores and labels mean nothing", dir)
+		// Printed even with --quiet: nobody should mistake these scores for real ones.
+		fmt.Fprintf(f.IO.ErrOut, "fashionclip: WARNING: %s is a SYNTHETIC model with random weights: its scores and labels mean nothing\n", dir)
 	}
 	return m, nil
 }

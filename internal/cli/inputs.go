@@ -97,13 +97,12 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 			continue // cancelled work is not an input failure
 		}
 		if r.Err != nil {
+			// A failed input is an error, not a note: --quiet does not hide it.
 			run.failed++
-			if !f.IO.Quiet {
-				if bar != nil {
-					bar.Clear()
-				}
-				fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: %v\n", r.Item.Path, r.Err)
+			if bar != nil {
+				bar.Clear()
 			}
+			fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: %v\n", r.Item.Path, r.Err)
 		} else {
 			run.ok++
 		}

@@ -29,14 +29,19 @@ func System() *IOStreams {
 	isTTY := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		stdinTTY: isTTY(os.Stdin), stdoutTTY: isTTY(os.Stdout), stderrTTY: isTTY(os.Stderr)}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.colorEnabled = s.stdoutTTY && !noColor && os.Getenv("TERM") != "dumb"
+	s.colorEnabled = colorAllowed(s.stdoutTTY, os.Getenv)
 	if s.stdoutTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			s.TermWidth = w
 		}
 	}
 	return s
+}
+
+// colorAllowed: colour only on a terminal that can show it, and never when
+// NO_COLOR holds a value (no-color.org).
+func colorAllowed(stdoutTTY bool, getenv func(string) string) bool {
+	return stdoutTTY && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // Test returns streams over buffers: stdin, stdout and stderr.
