@@ -80,11 +80,15 @@ func NewServer(t testing.TB, repos ...Repo) *Server {
 	s.URL = s.hub.URL
 	u, _ := url.Parse(s.cdn.URL)
 	s.CDNURL = "http://localhost:" + u.Port()
-	t.Cleanup(func() {
-		s.hub.Close()
-		s.cdn.Close()
-	})
+	t.Cleanup(s.Close)
 	return s
+}
+
+// Close stops both hosts early, e.g. to prove a later run needs no network.
+// Closing twice is harmless.
+func (s *Server) Close() {
+	s.hub.Close()
+	s.cdn.Close()
 }
 
 // Add serves one more repo revision.
