@@ -140,6 +140,12 @@ type apiModel struct {
 	} `json:"siblings"`
 }
 
+// unreachable explains a failed connection and what to do about it.
+func (c *Client) unreachable(err error) error {
+	return fmt.Errorf("cannot reach the Hub at %s (%w); fix: check the network or proxy (HTTPS_PROXY), "+
+		"set HF_ENDPOINT to a mirror, or pass --model DIR with a local model folder", c.cfg.Endpoint, err)
+}
+
 // Info asks the Hub API for the revision's commit and files (with sizes and
 // LFS checksums: ?blobs=true).
 func (c *Client) Info(ctx context.Context, ref Ref) (*RepoInfo, error) {
@@ -150,7 +156,7 @@ func (c *Client) Info(ctx context.Context, ref Ref) (*RepoInfo, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("contact the Hub at %s: %w", c.cfg.Endpoint, err)
+		return nil, c.unreachable(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -214,7 +220,7 @@ func (c *Client) head(ctx context.Context, ref Ref, file string) (fileMeta, erro
 		}
 		resp, err := c.noFollow.Do(req)
 		if err != nil {
-			return fileMeta{}, fmt.Errorf("contact the Hub at %s: %w", c.cfg.Endpoint, err)
+			return fileMeta{}, c.unreachable(err)
 		}
 		resp.Body.Close()
 		meta := fileMeta{
