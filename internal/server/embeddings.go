@@ -11,6 +11,8 @@ import (
 	"math"
 	"net/http"
 	"strings"
+
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // embeddingsRequest is OpenAI's POST /v1/embeddings body. Unknown fields
@@ -230,23 +232,9 @@ func paramFor(indexed bool, i int) string {
 }
 
 // truncateNormalize keeps the first n values and rescales them to unit
-// length, as OpenAI's dimensions parameter does (Matryoshka-style). The
-// sum runs in float64 like the library's Normalize.
+// length, as OpenAI's dimensions parameter does (Matryoshka-style).
 func truncateNormalize(v []float32, n int) []float32 {
-	out := make([]float32, n)
-	copy(out, v[:n])
-	var s float64
-	for _, x := range out {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return out
-	}
-	inv := 1 / math.Sqrt(s)
-	for i, x := range out {
-		out[i] = float32(float64(x) * inv)
-	}
-	return out
+	return fashionclip.Normalize(append([]float32(nil), v[:n]...))
 }
 
 // float32Base64 is the base64 of the vector's little-endian float32 bytes,
