@@ -64,9 +64,7 @@ type Model struct {
 	split     ort.SplitGraphs
 	splitErr  error
 
-	textOnce, visionOnce sync.Once
-	text, vision         *ort.Session
-	textErr, visionErr   error
+	text, vision tower
 
 	warnMu   sync.Mutex
 	warnings []string
@@ -98,7 +96,8 @@ func Load(dir string, opts Options) (*Model, error) {
 			return nil, err
 		}
 	}
-	m := &Model{dir: dir, layout: layout, opts: opts, tok: tok, preCfg: cfg, scale: DefaultLogitScale, runtime: version}
+	m := &Model{dir: dir, layout: layout, opts: opts, tok: tok, preCfg: cfg, scale: DefaultLogitScale, runtime: version,
+		text: tower{name: "text", output: "text_embeds"}, vision: tower{name: "vision", output: "image_embeds"}}
 	m.pre = imageproc.New(cfg, imageproc.Options{MaxPixels: opts.MaxPixels, FastDecode: opts.FastDecode})
 	if layout.Kind == "combined" {
 		// The split also tells the graph's own logit scale; do it now so
@@ -132,36 +131,40 @@ func (m *Model) sessionOptions() ort.SessionOptions {
 	return ort.SessionOptions{Threads: m.opts.Threads, Device: m.opts.Device, NoSpin: m.opts.NoSpin}
 }
 
-func (m *Model) textSession() (*ort.Session, error) {
-	m.textOnce.Do(func() {
-		path := m.layout.Text
-		if m.layout.Kind == "combined" {
-			path = m.split.Text
-		}
-		m.text, m.textErr = ort.NewSessionFromFile(path, []string{"text_embeds"}, m.sessionOptions())
-		if m.textErr != nil {
-			m.textErr = fmt.Errorf("load text graph %s: %w", path, m.textErr)
+// tower is one encoder graph, loaded on first use.
+type tower struct {
+	name, output string
+	once         sync.Once
+	sess         *ort.Session
+	err          error
+}
+
+func (m *Model) load(t *tower, path string) (*ort.Session, error) {
+	t.once.Do(func() {
+		t.sess, t.err = ort.NewSessionFromFile(path, []string{t.output}, m.sessionOptions())
+		if t.err != nil {
+			t.err = fmt.Errorf("load %s graph %s: %w", t.name, path, t.err)
 			return
 		}
-		m.warn(m.text.Warnings...)
+		m.warn(t.sess.Warnings...)
 	})
-	return m.text, m.textErr
+	return t.sess, t.err
+}
+
+func (m *Model) textSession() (*ort.Session, error) {
+	path := m.layout.Text
+	if m.layout.Kind == "combined" {
+		path = m.split.Text
+	}
+	return m.load(&m.text, path)
 }
 
 func (m *Model) visionSession() (*ort.Session, error) {
-	m.visionOnce.Do(func() {
-		path := m.layout.Vision
-		if m.layout.Kind == "combined" {
-			path = m.split.Vision
-		}
-		m.vision, m.visionErr = ort.NewSessionFromFile(path, []string{"image_embeds"}, m.sessionOptions())
-		if m.visionErr != nil {
-			m.visionErr = fmt.Errorf("load vision graph %s: %w", path, m.visionErr)
-			return
-		}
-		m.warn(m.vision.Warnings...)
-	})
-	return m.vision, m.visionErr
+	path := m.layout.Vision
+	if m.layout.Kind == "combined" {
+		path = m.split.Vision
+	}
+	return m.load(&m.vision, path)
 }
 
 func (m *Model) warn(w ...string) {
@@ -201,11 +204,10 @@ func (m *Model) PreprocessConfig() imageproc.Config { return m.preCfg }
 // Close releases the ONNX Runtime sessions.
 func (m *Model) Close() error {
 	var errs []error
-	if m.text != nil {
-		errs = append(errs, m.text.Close())
-	}
-	if m.vision != nil {
-		errs = append(errs, m.vision.Close())
+	for _, t := range []*tower{&m.text, &m.vision} {
+		if t.sess != nil {
+			errs = append(errs, t.sess.Close())
+		}
 	}
 	return errors.Join(errs...)
 }

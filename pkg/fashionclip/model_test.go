@@ -133,14 +133,14 @@ func TestTextOnlyNeverLoadsVision(t *testing.T) {
 	if _, err := m.EncodeText(context.Background(), "red dress"); err != nil {
 		t.Fatal(err)
 	}
-	if m.vision != nil {
+	if m.vision.sess != nil {
 		t.Fatal("a text-only call created the vision session")
 	}
 	if m.LogitScale() < 99.99 || m.LogitScale() > 100.01 {
 		t.Fatalf("logit scale %v, want 100 read from the graph", m.LogitScale())
 	}
 	// The text graph cut from the combined model has no pixel input.
-	if m.text.HasInput("pixel_values") {
+	if m.text.sess.HasInput("pixel_values") {
 		t.Fatal("text graph still takes pixel_values: the combined graph was not split")
 	}
 }
