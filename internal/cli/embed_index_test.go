@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -82,16 +81,6 @@ func idxRead(t *testing.T, dir string) map[string]idxEntry {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func idxCosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 var idxRunSummary = regexp.MustCompile(`(\d+) added, (\d+) replaced, (\d+) removed, (\d+) unchanged, (\d+) texts added; (\d+) items, (\d+) garbage`)
@@ -299,7 +288,7 @@ func TestEmbedIndexParity(t *testing.T) {
 					t.Errorf("%s is not in the index", name)
 					continue
 				}
-				if c := idxCosine(e.vec, want); c < minCos {
+				if c := testutil.Cosine(e.vec, want); c < minCos {
 					t.Errorf("%s: idxCosine %.7f with the reference", name, c)
 				}
 				checked++
@@ -314,7 +303,7 @@ func TestEmbedIndexParity(t *testing.T) {
 					t.Errorf("text %q is not in the index", s)
 					continue
 				}
-				if c := idxCosine(e.vec, want); c < minCos {
+				if c := testutil.Cosine(e.vec, want); c < minCos {
 					t.Errorf("text %q: idxCosine %.7f with the reference", s, c)
 				}
 				checked++
@@ -372,7 +361,7 @@ func TestEmbedIndexShardsMerge(t *testing.T) {
 			continue
 		}
 		// Batches differ between the runs; the model is not bit-stable across them.
-		if c := idxCosine(g.vec, e.vec); c < 0.99999 {
+		if c := testutil.Cosine(g.vec, e.vec); c < 0.99999 {
 			t.Errorf("%s: idxCosine %.7f between merged and one-shot", k, c)
 		}
 	}

@@ -175,20 +175,10 @@ func TestParityEmbed(t *testing.T) {
 					}
 					ref, what = want.Images[name], "image "+name
 				}
-				if c := cos(rec.Embedding, ref); c < 0.99999 {
+				if c := testutil.Cosine(rec.Embedding, ref); c < 0.99999 {
 					t.Errorf("%s: cosine %.7f", what, c)
 				}
 			}
 		})
 	}
-}
-
-func cos(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }

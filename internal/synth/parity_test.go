@@ -202,7 +202,7 @@ func TestReferenceParity(t *testing.T) {
 			t.Errorf("expected/embeddings.json has no %s %q", kind, key)
 			return
 		}
-		if c := cosine(got, want); c < 0.99999 {
+		if c := testutil.Cosine(got, want); c < 0.99999 {
 			t.Errorf("%s %q: cosine with the PyTorch answer %.7f, want >= 0.99999", kind, key, c)
 		}
 	}

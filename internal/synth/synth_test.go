@@ -89,10 +89,6 @@ func dot(a, b []float32) float64 {
 	return s
 }
 
-func cosine(a, b []float32) float64 {
-	return dot(a, b) / math.Sqrt(dot(a, a)*dot(b, b))
-}
-
 var sampleTexts = []string{
 	"a photo of a red dress",
 	"black leather ankle boots",
@@ -139,8 +135,8 @@ func TestCombinedMatchesSplit(t *testing.T) {
 		if n := math.Sqrt(dot(raw, raw)); math.Abs(n-1) < 1e-3 {
 			t.Errorf("split text_embeds row %d has norm %v: should be the raw projection, not normalised", i, n)
 		}
-		if c := cosine(raw, row(textEmb, i)); c < 0.99999 {
-			t.Errorf("text %q: cosine(split, combined) = %.7f, want >= 0.99999", sampleTexts[i], c)
+		if c := testutil.Cosine(raw, row(textEmb, i)); c < 0.99999 {
+			t.Errorf("text %q: testutil.Cosine(split, combined) = %.7f, want >= 0.99999", sampleTexts[i], c)
 		}
 		if n := math.Sqrt(dot(row(textEmb, i), row(textEmb, i))); math.Abs(n-1) > 1e-5 {
 			t.Errorf("combined text_embeds row %d has norm %v, want 1", i, n)
@@ -148,8 +144,8 @@ func TestCombinedMatchesSplit(t *testing.T) {
 	}
 	split := testutil.RunONNX(t, visionModel, []testutil.ORTInput{{Name: "pixel_values", Shape: pxShape, F32: px}}, "image_embeds")
 	for i := range images {
-		if c := cosine(row(split["image_embeds"], i), row(imageEmb, i)); c < 0.99999 {
-			t.Errorf("image %d: cosine(split, combined) = %.7f, want >= 0.99999", i, c)
+		if c := testutil.Cosine(row(split["image_embeds"], i), row(imageEmb, i)); c < 0.99999 {
+			t.Errorf("image %d: testutil.Cosine(split, combined) = %.7f, want >= 0.99999", i, c)
 		}
 	}
 
@@ -159,7 +155,7 @@ func TestCombinedMatchesSplit(t *testing.T) {
 	}
 	for i := range images {
 		for j := range rows {
-			want := 100 * cosine(row(imageEmb, i), row(textEmb, j))
+			want := 100 * testutil.Cosine(row(imageEmb, i), row(textEmb, j))
 			if d := math.Abs(float64(row(lpi, i)[j]) - want); d > 1e-3 {
 				t.Errorf("logits_per_image[%d][%d] = %v, want 100·cos = %v", i, j, row(lpi, i)[j], want)
 			}
@@ -223,7 +219,7 @@ func TestPaddingDoesNotChangeEmbedding(t *testing.T) {
 				}
 			}
 			// Different texts must still differ, or the check above proves nothing.
-			if c := cosine(row(batch, 0), row(batch, 1)); c > 0.9999 {
+			if c := testutil.Cosine(row(batch, 0), row(batch, 1)); c > 0.9999 {
 				t.Errorf("%s: texts 0 and 1 embed almost identically (cosine %v)", m.name, c)
 			}
 		}

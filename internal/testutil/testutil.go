@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,4 +60,15 @@ func ORTLibrary(t testing.TB) string {
 	p := matches[len(matches)-1]
 	os.Setenv("FASHIONCLIP_ORT_LIB", p) // process-wide on purpose: ONNX Runtime loads once per process
 	return p
+}
+
+// Cosine is the cosine similarity of two vectors, summed in float64.
+func Cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	return ab / math.Sqrt(aa*bb)
 }

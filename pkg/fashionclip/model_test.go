@@ -37,10 +37,6 @@ func loadReference(t *testing.T) (string, referenceEmbeddings) {
 	return ref, e
 }
 
-func cosine(a, b []float32) float64 {
-	return Dot(a, b) / math.Sqrt(Dot(a, a)*Dot(b, b))
-}
-
 func loadModel(t *testing.T, dir string) *Model {
 	t.Helper()
 	m, err := Load(dir, Options{CacheDir: t.TempDir()})
@@ -68,7 +64,7 @@ func TestParityWithReferenceKit(t *testing.T) {
 			}
 			worst := 1.0
 			for i, text := range texts {
-				c := cosine(got[i], want.Texts[text])
+				c := testutil.Cosine(got[i], want.Texts[text])
 				worst = math.Min(worst, c)
 				if c < 0.99999 {
 					t.Errorf("text %q: cosine %.7f to the reference", text, c)
@@ -92,7 +88,7 @@ func TestParityWithReferenceKit(t *testing.T) {
 					t.Errorf("%s: %v", name, r.Err)
 					continue
 				}
-				c := cosine(r.Embedding, want.Images[name])
+				c := testutil.Cosine(r.Embedding, want.Images[name])
 				if deviatingImages[name] {
 					t.Logf("%s (documented deviation): cosine %.6f", name, c)
 					continue
@@ -121,7 +117,7 @@ func TestBatchPaddingDoesNotChangeEmbeddings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c := cosine(alone, batch[i]); c < 0.999999 {
+		if c := testutil.Cosine(alone, batch[i]); c < 0.999999 {
 			t.Errorf("%q: batched vs alone cosine %.8f", text, c)
 		}
 	}
@@ -166,7 +162,7 @@ func TestClassifyScoresMatchReferenceSoftmax(t *testing.T) {
 				got := l.Score(res[0].Embedding, m.LogitScale(), ScoreOptions{})
 				cos := make([]float64, len(labels))
 				for i, lab := range labels {
-					cos[i] = cosine(img, want.Texts[lab])
+					cos[i] = testutil.Cosine(img, want.Texts[lab])
 				}
 				exp := Softmax(cos, 100)
 				for _, s := range got {
