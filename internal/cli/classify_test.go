@@ -207,3 +207,22 @@ func TestQuietStillNamesFailedInputs(t *testing.T) {
 		t.Fatalf("--quiet must still name the failed input and warn about the synthetic model:\n%s", r.stderr)
 	}
 }
+
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := manyImages(t, 40)
+	tty := runCLI(t, true, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b", "--format", "jsonl")
+	if tty.code != 0 || !strings.Contains(tty.stderr, "images") || !strings.Contains(tty.stderr, "/40, ") {
+		t.Fatalf("terminal run: exit %d, stderr lacks a progress bar with a total:\n%q", tty.code, tty.stderr)
+	}
+	if strings.Contains(tty.stdout, "/40, ") {
+		t.Fatal("progress leaked onto stdout")
+	}
+	pipe := runCLI(t, false, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b")
+	quiet := runCLI(t, true, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b", "--quiet", "--format", "jsonl")
+	for name, r := range map[string]cliResult{"pipe": pipe, "quiet": quiet} {
+		if strings.Contains(r.stderr, "/40, ") {
+			t.Errorf("%s run shows a progress bar:\n%s", name, r.stderr)
+		}
+	}
+}

@@ -158,3 +158,13 @@ func TestHelpHasExamplesAndExitStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestBinaryUnusableRuntimeLibrary(t *testing.T) {
+	model := tinyModel(t)
+	bogus := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
+	os.WriteFile(bogus, []byte("this is not a shared library"), 0o644)
+	r := runBinary(t, sampleImages(t), "", []string{EnvModel + "=" + model}, "classify", ".", "--labels", "a,b", "--ort-lib", bogus)
+	if r.code != ExitFatal || !strings.Contains(r.stderr, "cannot load ONNX Runtime from "+bogus) || !strings.Contains(r.stderr, "runtime install") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

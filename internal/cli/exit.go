@@ -44,9 +44,6 @@ func UsageError(format string, args ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
 }
 
-// errSilentPartial ends a run with status 3 after the failures were already reported.
-var errSilentPartial = &ExitError{Code: ExitPartial}
-
 // errSilentInterrupted ends a run with status 130 after a clean stop.
 var errSilentInterrupted = &ExitError{Code: ExitInterrupted}
 

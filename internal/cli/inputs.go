@@ -62,8 +62,8 @@ type imageRun struct {
 }
 
 // forEachImage streams the inputs through the model and calls sink for every
-// result, in input order. Failed inputs are named on stderr. It returns
-// errSilentPartial / a fatal error per the exit-status rules.
+// result, in input order. Failed inputs are named on stderr; the caller turns
+// the counts into an exit status with exitFor.
 func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []string, in InputFlags,
 	shard source.Shard, sink func(pipeline.Result) error) (imageRun, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -86,6 +86,7 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 			progressbar.OptionSetDescription("images"), progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		countForETA(ctx, bar, args, source.Options{MaxDepth: in.MaxDepth, Hidden: in.Hidden, Shard: shard})
 	}
 	var run imageRun
 	var sinkErr error
@@ -135,6 +136,24 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 		return run, errSilentInterrupted
 	}
 	return run, nil
+}
+
+// countForETA walks the inputs a second time, names only, so the progress
+// bar can show a total and an ETA; the run itself never waits for it. A list
+// on stdin can be read only once, so with '-' the bar shows a rate alone.
+func countForETA(ctx context.Context, bar *progressbar.ProgressBar, args []string, opts source.Options) {
+	for _, a := range args {
+		if a == "-" {
+			return
+		}
+	}
+	go func() {
+		n := 0
+		err := source.Walk(ctx, args, opts, func(source.Item) error { n++; return nil })
+		if err == nil && n > 0 {
+			bar.ChangeMax(n)
+		}
+	}()
 }
 
 // exitFor applies the exit-status rules to a finished run.

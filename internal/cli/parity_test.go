@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -178,6 +179,73 @@ func TestParityEmbed(t *testing.T) {
 				if c := testutil.Cosine(rec.Embedding, ref); c < 0.99999 {
 					t.Errorf("%s: cosine %.7f", what, c)
 				}
+			}
+		})
+	}
+}
+
+// classify's scores equal softmax(100 × cosine) of the reference embeddings.
+func TestParityClassifyScores(t *testing.T) {
+	ref := testutil.ReferenceDir(t)
+	b, err := os.ReadFile(filepath.Join(ref, "expected", "embeddings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Texts  map[string][]float32 `json:"texts"`
+		Images map[string][]float32 `json:"images"`
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	labels := []string{"Sneaker", "Ankle boot", "Dress", "Bag", "Coat", "Shirt"}
+	for _, model := range []string{"tiny-optimum", "tiny-split"} {
+		t.Run(model, func(t *testing.T) {
+			args := []string{"classify", ".", "--model", filepath.Join(ref, "models", model), "--template", "{}", "-k", "0", "--quiet"}
+			for _, l := range labels {
+				args = append(args, "--label", l)
+			}
+			r := runBinary(t, filepath.Join(ref, "images"), "", []string{"FASHIONCLIP_CACHE=" + t.TempDir()}, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			checked := 0
+			for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+				var rec struct {
+					Path   string
+					Labels []struct {
+						Label string
+						Score float64
+					}
+				}
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatal(err)
+				}
+				name := strings.TrimPrefix(rec.Path, "./")
+				if deviatingImages[name] {
+					continue
+				}
+				img := want.Images[name]
+				logits := make([]float64, len(labels))
+				var maxl, sum float64
+				for i, l := range labels {
+					logits[i] = 100 * testutil.Cosine(img, want.Texts[l])
+					maxl = math.Max(maxl, logits[i])
+				}
+				for i := range logits {
+					logits[i] = math.Exp(logits[i] - maxl)
+					sum += logits[i]
+				}
+				for _, s := range rec.Labels {
+					i := slices.Index(labels, s.Label)
+					if d := math.Abs(s.Score - logits[i]/sum); d > 1e-4 {
+						t.Errorf("%s %s: score %.6f, reference softmax %.6f", name, s.Label, s.Score, logits[i]/sum)
+					}
+				}
+				checked++
+			}
+			if checked != 13 {
+				t.Fatalf("checked %d images, want 13", checked)
 			}
 		})
 	}
