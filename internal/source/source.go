@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -114,7 +115,7 @@ func walkArg(ctx context.Context, arg string, opts Options, emit func(Item) erro
 		return nil
 	}
 	if statErr != nil {
-		return emitKept(opts, emit, Item{Path: arg, Arg: arg, Rel: arg, Err: statErr})
+		return emitKept(opts, emit, Item{Path: arg, Arg: arg, Rel: arg, Err: withoutPath(statErr)})
 	}
 	if !st.IsDir() {
 		// A file named explicitly is used whatever its extension.
@@ -131,7 +132,7 @@ func walkDir(ctx context.Context, root string, opts Options, emit func(Item) err
 		rel, _ := filepath.Rel(root, p)
 		if err != nil {
 			// An unreadable subfolder is an input error, not the end of the run.
-			return emitKept(opts, emit, Item{Path: p, Arg: root, Rel: rel, Err: err})
+			return emitKept(opts, emit, Item{Path: p, Arg: root, Rel: rel, Err: withoutPath(err)})
 		}
 		if p == root {
 			return nil
@@ -201,6 +202,16 @@ func splitNUL(data []byte, atEOF bool) (int, []byte, error) {
 		return len(data), data, nil
 	}
 	return 0, nil, nil
+}
+
+// withoutPath drops the path from an *fs.PathError: reports already start
+// with the item's path.
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func emitKept(opts Options, emit func(Item) error, it Item) error {
