@@ -427,10 +427,7 @@ func benchPipeline(ctx context.Context, f *Factory, ds *bench.Dataset, pre pipel
 	results, wait := pipeline.Run(runCtx, items, pre, enc, opts)
 	var bar *progressbar.ProgressBar
 	if f.IO.ShowProgress() {
-		bar = progressbar.NewOptions(len(ds.Items), progressbar.OptionSetWriter(f.IO.ErrOut),
-			progressbar.OptionSetDescription(ds.Kind), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish())
+		bar = imageProgress(f, ds.Kind, len(ds.Items))
 	}
 	for r := range results {
 		if r.Err != nil && runCtx.Err() != nil {

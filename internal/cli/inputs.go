@@ -82,10 +82,7 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 
 	var bar *progressbar.ProgressBar
 	if f.IO.ShowProgress() {
-		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(f.IO.ErrOut),
-			progressbar.OptionSetDescription("images"), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar = imageProgress(f, "images", -1)
 		countForETA(ctx, bar, args, source.Options{MaxDepth: in.MaxDepth, Hidden: in.Hidden, Shard: shard})
 	}
 	var run imageRun
@@ -136,6 +133,14 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 		return run, errSilentInterrupted
 	}
 	return run, nil
+}
+
+// imageProgress is the stderr progress bar of image runs (total -1: unknown).
+func imageProgress(f *Factory, what string, total int) *progressbar.ProgressBar {
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ErrOut),
+		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
 // countForETA walks the inputs a second time, names only, so the progress

@@ -75,11 +75,13 @@ func NewServer(t testing.TB, repos ...Repo) *Server {
 	for i := range repos {
 		s.Add(repos[i])
 	}
-	s.hub = httptest.NewServer(http.HandlerFunc(s.serveHub))
+	// The CDN's address is set before the Hub starts: the Hub's handlers read
+	// it, and starting the server is what orders that read after this write.
 	s.cdn = httptest.NewServer(http.HandlerFunc(s.serveCDN))
-	s.URL = s.hub.URL
 	u, _ := url.Parse(s.cdn.URL)
 	s.CDNURL = "http://localhost:" + u.Port()
+	s.hub = httptest.NewServer(http.HandlerFunc(s.serveHub))
+	s.URL = s.hub.URL
 	t.Cleanup(s.Close)
 	return s
 }
