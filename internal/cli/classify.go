@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -178,18 +177,18 @@ type classifyRecord struct {
 
 func (r classifyRecord) MarshalJSON() ([]byte, error) {
 	var b strings.Builder
-	path, _ := json.Marshal(r.Path)
+	path, _ := output.MarshalJSON(r.Path)
 	b.WriteString(`{"path":`)
 	b.Write(path)
 	if r.Err != "" {
-		e, _ := json.Marshal(r.Err)
+		e, _ := output.MarshalJSON(r.Err)
 		b.WriteString(`,"error":`)
 		b.Write(e)
 		b.WriteString("}")
 		return []byte(b.String()), nil
 	}
 	if r.Labels != nil {
-		l, _ := json.Marshal(r.Labels)
+		l, _ := output.MarshalJSON(r.Labels)
 		b.WriteString(`,"labels":`)
 		b.Write(l)
 	}
@@ -199,8 +198,8 @@ func (r classifyRecord) MarshalJSON() ([]byte, error) {
 			if i > 0 {
 				b.WriteString(",")
 			}
-			n, _ := json.Marshal(g.Name)
-			s, _ := json.Marshal(g.Scores)
+			n, _ := output.MarshalJSON(g.Name)
+			s, _ := output.MarshalJSON(g.Scores)
 			b.Write(n)
 			b.WriteString(":")
 			b.Write(s)

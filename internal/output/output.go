@@ -5,6 +5,7 @@ package output
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -88,9 +89,22 @@ func NewRecordWriter(w io.Writer, array bool) *RecordWriter {
 	return &RecordWriter{w: bufio.NewWriter(w), array: array}
 }
 
-// Write encodes one record.
+// MarshalJSON is json.Marshal without HTML escaping: '<', '>' and '&' are
+// written as themselves, not as \u003c escapes, so texts and paths read as
+// typed (Python's json does the same).
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Write encodes one record (see MarshalJSON).
 func (r *RecordWriter) Write(v any) error {
-	b, err := json.Marshal(v)
+	b, err := MarshalJSON(v)
 	if err != nil {
 		return err
 	}

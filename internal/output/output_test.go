@@ -115,3 +115,14 @@ func TestTableWriter(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordWriterDoesNotEscapeHTML(t *testing.T) {
+	var b bytes.Buffer
+	w := NewRecordWriter(&b, false)
+	if err := w.Write(map[string]string{"text": "scarf & gloves <|endoftext|>"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := b.String(), `{"text":"scarf & gloves <|endoftext|>"}`+"\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
