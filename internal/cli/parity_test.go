@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/testutil"
-	"github.com/fashionclip/fashionclip/pkg/imageproc"
+	"github.com/fashionclip/fashionclip/pkg/npy"
 )
 
 // The parity commands checked against ../shared/reference through the real
@@ -108,7 +108,7 @@ func readNPY(t *testing.T, path string) ([]float32, []int) {
 		t.Fatal(err)
 	}
 	defer fh.Close()
-	data, shape, err := imageproc.ReadNPY(fh)
+	data, shape, err := npy.ReadFloat32(fh)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

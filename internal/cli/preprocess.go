@@ -9,6 +9,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 	"github.com/fashionclip/fashionclip/pkg/imageproc"
+	"github.com/fashionclip/fashionclip/pkg/npy"
 )
 
 // PreprocessOptions are preprocess's arguments.
@@ -81,7 +82,7 @@ func preprocessRun(cmd *cobra.Command, o *PreprocessOptions) error {
 	shape := []int{3, cfg.CropHeight, cfg.CropWidth}
 	if o.Out == "-" {
 		w := bufio.NewWriter(o.f.IO.Out)
-		if err := imageproc.WriteNPY(w, px, shape...); err != nil {
+		if err := npy.WriteFloat32(w, px, shape...); err != nil {
 			return quietPipe(err)
 		}
 		return quietPipe(w.Flush())
@@ -93,7 +94,7 @@ func preprocessRun(cmd *cobra.Command, o *PreprocessOptions) error {
 		return err
 	}
 	w := bufio.NewWriter(fh)
-	err = imageproc.WriteNPY(w, px, shape...)
+	err = npy.WriteFloat32(w, px, shape...)
 	if err == nil {
 		err = w.Flush()
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/pkg/npy"
 )
 
 func readNPYFile(t *testing.T, path string) ([]float32, []int) {
@@ -18,7 +19,7 @@ func readNPYFile(t *testing.T, path string) ([]float32, []int) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	data, shape, err := ReadNPY(f)
+	data, shape, err := npy.ReadFloat32(f)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

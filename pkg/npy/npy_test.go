@@ -1,4 +1,4 @@
-package imageproc
+package npy
 
 import (
 	"bytes"
@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-func TestWriteNPYLayout(t *testing.T) {
+func TestWriteFloat32Layout(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteNPY(&b, []float32{1, -2.5, 3, 4, 5, 6}, 2, 3); err != nil {
+	if err := WriteFloat32(&b, []float32{1, -2.5, 3, 4, 5, 6}, 2, 3); err != nil {
 		t.Fatal(err)
 	}
 	out := b.Bytes()
@@ -44,13 +44,13 @@ func TestNPYRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var b bytes.Buffer
-		if err := WriteNPY(&b, tc.data, tc.shape...); err != nil {
+		if err := WriteFloat32(&b, tc.data, tc.shape...); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), "'shape': "+tc.tuple) {
 			t.Errorf("shape tuple %s missing from %q", tc.tuple, b.String()[:60])
 		}
-		got, shape, err := ReadNPY(&b)
+		got, shape, err := ReadFloat32(&b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestNPYRoundTrip(t *testing.T) {
 }
 
 func TestNPYErrors(t *testing.T) {
-	if err := WriteNPY(&bytes.Buffer{}, []float32{1, 2}, 3); err == nil {
+	if err := WriteFloat32(&bytes.Buffer{}, []float32{1, 2}, 3); err == nil {
 		t.Error("shape mismatch accepted")
 	}
 	header := func(h string) []byte {
@@ -92,7 +92,7 @@ func TestNPYErrors(t *testing.T) {
 		"version":  []byte("\x93NUMPY\x09\x00\x00\x00"),
 	}
 	for name, data := range tests {
-		if _, _, err := ReadNPY(bytes.NewReader(data)); err == nil {
+		if _, _, err := ReadFloat32(bytes.NewReader(data)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
