@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
+	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/output"
 )
@@ -100,27 +101,14 @@ func indexInfoRun(o *IndexInfoOptions) error {
 	t := output.NewTableWriter(f.IO.Out, "FIELD", "VALUE")
 	t.Append("index", o.Index)
 	t.Append("items", fmt.Sprintf("%d (%d images, %d texts)", rec.Items, rec.Images, rec.Texts))
-	t.Append("garbage", fmt.Sprintf("%d rows (%s); 'fashionclip index compact' removes them", rec.Garbage, humanBytes(rec.GarbageBytes)))
+	t.Append("garbage", fmt.Sprintf("%d rows (%s); 'fashionclip index compact' removes them", rec.Garbage, hub.FormatBytes(rec.GarbageBytes)))
 	t.Append("dtype", rec.DType)
 	t.Append("dimension", strconv.Itoa(rec.Dim))
 	t.Append("model", m.Model.String())
-	t.Append("chunks", fmt.Sprintf("%d (%s on disk)", rec.Chunks, humanBytes(rec.Bytes)))
+	t.Append("chunks", fmt.Sprintf("%d (%s on disk)", rec.Chunks, hub.FormatBytes(rec.Bytes)))
 	t.Append("generation", strconv.FormatInt(rec.Generation, 10))
 	t.Append("written by", "fashionclip "+rec.ToolVersion)
 	return quietPipe(t.Close())
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for x := n / unit; x >= unit; x /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // IndexCompactOptions are `index compact`'s flags and arguments.
