@@ -239,17 +239,7 @@ func TestEmbedIndexHash(t *testing.T) {
 func TestEmbedIndexParity(t *testing.T) {
 	ref := testutil.ReferenceDir(t)
 	model := idxModelDir(t, "tiny-optimum")
-	var expected struct {
-		Texts  map[string][]float32 `json:"texts"`
-		Images map[string][]float32 `json:"images"`
-	}
-	b, err := os.ReadFile(filepath.Join(ref, "expected", "embeddings.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &expected); err != nil {
-		t.Fatal(err)
-	}
+	expected := testutil.LoadReferenceEmbeddings(t)
 	textFile := filepath.Join(t.TempDir(), "texts.txt")
 	var texts []string
 	fh, err := os.Open(filepath.Join(ref, "texts.jsonl"))

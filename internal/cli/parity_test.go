@@ -117,17 +117,7 @@ func readNPY(t *testing.T, path string) ([]float32, []int) {
 
 func TestParityEmbed(t *testing.T) {
 	ref := testutil.ReferenceDir(t)
-	b, err := os.ReadFile(filepath.Join(ref, "expected", "embeddings.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want struct {
-		Texts  map[string][]float32 `json:"texts"`
-		Images map[string][]float32 `json:"images"`
-	}
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
+	want := testutil.LoadReferenceEmbeddings(t)
 	var texts, names []string
 	for k := range want.Texts {
 		texts = append(texts, k)
@@ -189,17 +179,7 @@ func TestParityEmbed(t *testing.T) {
 // classify's scores equal softmax(100 × cosine) of the reference embeddings.
 func TestParityClassifyScores(t *testing.T) {
 	ref := testutil.ReferenceDir(t)
-	b, err := os.ReadFile(filepath.Join(ref, "expected", "embeddings.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want struct {
-		Texts  map[string][]float32 `json:"texts"`
-		Images map[string][]float32 `json:"images"`
-	}
-	if err := json.Unmarshal(b, &want); err != nil {
-		t.Fatal(err)
-	}
+	want := testutil.LoadReferenceEmbeddings(t)
 	labels := []string{"Sneaker", "Ankle boot", "Dress", "Bag", "Coat", "Shirt"}
 	for _, model := range []string{"tiny-optimum", "tiny-split"} {
 		t.Run(model, func(t *testing.T) {

@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -71,4 +72,25 @@ func Cosine(a, b []float32) float64 {
 		bb += float64(b[i]) * float64(b[i])
 	}
 	return ab / math.Sqrt(aa*bb)
+}
+
+// ReferenceEmbeddings is expected/embeddings.json of the reference kit.
+type ReferenceEmbeddings struct {
+	Texts  map[string][]float32 `json:"texts"`
+	Images map[string][]float32 `json:"images"` // keyed by file name in images/
+}
+
+// LoadReferenceEmbeddings reads the kit's expected embeddings (skipping the
+// test when the kit is absent).
+func LoadReferenceEmbeddings(t testing.TB) ReferenceEmbeddings {
+	t.Helper()
+	var e ReferenceEmbeddings
+	b, err := os.ReadFile(filepath.Join(ReferenceDir(t), "expected", "embeddings.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -2,7 +2,6 @@ package fashionclip
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,24 +16,11 @@ import (
 // do not copy (see pkg/imageproc's DEVIATIONS).
 var deviatingImages = map[string]bool{"k_gray16.png": true}
 
-type referenceEmbeddings struct {
-	Texts  map[string][]float32 `json:"texts"`
-	Images map[string][]float32 `json:"images"`
-}
-
-func loadReference(t *testing.T) (string, referenceEmbeddings) {
+func loadReference(t *testing.T) (string, testutil.ReferenceEmbeddings) {
 	t.Helper()
 	ref := testutil.ReferenceDir(t)
 	testutil.ORTLibrary(t)
-	b, err := os.ReadFile(filepath.Join(ref, "expected", "embeddings.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e referenceEmbeddings
-	if err := json.Unmarshal(b, &e); err != nil {
-		t.Fatal(err)
-	}
-	return ref, e
+	return ref, testutil.LoadReferenceEmbeddings(t)
 }
 
 func loadModel(t *testing.T, dir string) *Model {
