@@ -56,25 +56,7 @@ static void fc_fill_info(j_decompress_ptr c, fc_jpeg_info *info) {
 }
 
 int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info) {
-	struct jpeg_decompress_struct c;
-	fc_err_mgr jerr;
-
-	memset(info, 0, sizeof(*info));
-	c.err = &jerr.pub;
-	fc_init_err(&jerr);
-	if (setjmp(jerr.jump)) {
-		(*c.err->format_message)((j_common_ptr)&c, info->err);
-		info->truncated = jerr.eof; // the error may be running out of data
-		jpeg_destroy_decompress(&c);
-		return 1;
-	}
-	jpeg_create_decompress(&c);
-	jpeg_mem_src(&c, data, (unsigned long)len);
-	jpeg_read_header(&c, TRUE);
-	fc_fill_info(&c, info);
-	info->truncated = jerr.eof;
-	jpeg_destroy_decompress(&c);
-	return 0;
+	return fc_jpeg_decode(data, len, 1, 0, 0, NULL, 0, info);
 }
 
 // Pillow reads 4-channel JPEGs as Adobe-inverted CMYK ("CMYK;I") and converts
@@ -115,6 +97,11 @@ int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
 	jpeg_mem_src(&c, data, (unsigned long)len);
 	jpeg_read_header(&c, TRUE);
 	fc_fill_info(&c, info);
+	if (out == NULL) { // headers only (fc_jpeg_header)
+		info->truncated = jerr.eof;
+		jpeg_destroy_decompress(&c);
+		return 0;
+	}
 
 	int cmyk = 0;
 	switch (c.num_components) {
