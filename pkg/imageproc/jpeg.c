@@ -55,9 +55,6 @@ static void fc_fill_info(j_decompress_ptr c, fc_jpeg_info *info) {
 	info->progressive = c->progressive_mode ? 1 : 0;
 }
 
-int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info) {
-	return fc_jpeg_decode(data, len, 1, 0, 0, NULL, 0, info);
-}
 
 // Pillow reads 4-channel JPEGs as Adobe-inverted CMYK ("CMYK;I") and converts
 // CMYK to RGB as (255-C)(255-K)/255 rounded; on the raw inverted samples that
@@ -78,9 +75,11 @@ static void fc_cmyk_row(const unsigned char *in, unsigned char *out, int w) {
 
 #define FC_BATCH 16
 
-int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
-                   int row1, unsigned char *out, size_t stride,
-                   fc_jpeg_info *info) {
+// fc_jpeg_run holds the one setup and error path of both entry points below;
+// header_only stops after the headers.
+static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
+                       int denom, int row0, int row1, unsigned char *out,
+                       size_t stride, fc_jpeg_info *info) {
 	struct jpeg_decompress_struct c;
 	fc_err_mgr jerr;
 
@@ -97,7 +96,7 @@ int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
 	jpeg_mem_src(&c, data, (unsigned long)len);
 	jpeg_read_header(&c, TRUE);
 	fc_fill_info(&c, info);
-	if (out == NULL) { // headers only (fc_jpeg_header)
+	if (header_only) {
 		info->truncated = jerr.eof;
 		jpeg_destroy_decompress(&c);
 		return 0;
@@ -180,6 +179,16 @@ int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
 	info->truncated = jerr.eof;
 	jpeg_destroy_decompress(&c);
 	return 0;
+}
+
+int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info) {
+	return fc_jpeg_run(data, len, 1, 1, 0, 0, NULL, 0, info);
+}
+
+int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
+                   int row1, unsigned char *out, size_t stride,
+                   fc_jpeg_info *info) {
+	return fc_jpeg_run(data, len, 0, denom, row0, row1, out, stride, info);
 }
 
 int fc_jpeg_encode(const unsigned char *pix, int w, int h, int comps,

@@ -24,7 +24,7 @@ int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info);
 // fc_jpeg_decode decodes rows [row0, row1) of the image scaled by 1/denom
 // (denom 1, 2, 4 or 8) into out as packed 8-bit RGB, stride bytes per row.
 // All rows after row1 are still entropy-decoded so truncation anywhere is
-// reported; with out == NULL only the headers are read. Returns 0 on success.
+// reported. Returns 0 on success.
 int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
                    int row1, unsigned char *out, size_t stride,
                    fc_jpeg_info *info);
