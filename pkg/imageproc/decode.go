@@ -248,6 +248,9 @@ func toRGB(img image.Image, plteLen int) *RGB {
 	w, h := b.Dx(), b.Dy()
 	out := &RGB{W: w, H: h, Pix: makePix(3 * w * h)}
 	dst := out.Pix
+	if m, ok := img.(*image.NYCbCrA); ok {
+		img = &m.YCbCr // alpha is dropped, as convert("RGB") does
+	}
 	switch m := img.(type) {
 	case *image.Gray:
 		for y := 0; y < h; y++ {
@@ -331,14 +334,6 @@ func toRGB(img image.Image, plteLen int) *RGB {
 		}
 	case *image.YCbCr:
 		// Only images handed to Image() get here (WebP uses webpRGB).
-		for y := 0; y < h; y++ {
-			d := dst[y*w*3 : (y+1)*w*3]
-			for x := 0; x < w; x++ {
-				yi, ci := m.YOffset(b.Min.X+x, b.Min.Y+y), m.COffset(b.Min.X+x, b.Min.Y+y)
-				d[x*3], d[x*3+1], d[x*3+2] = color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-			}
-		}
-	case *image.NYCbCrA:
 		for y := 0; y < h; y++ {
 			d := dst[y*w*3 : (y+1)*w*3]
 			for x := 0; x < w; x++ {

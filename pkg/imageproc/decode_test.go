@@ -530,3 +530,23 @@ func TestJPEGRowRangeMatchesFullDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestToRGBDropsAlphaOfNYCbCrA(t *testing.T) {
+	r := image.Rect(0, 0, 5, 3)
+	m := image.NewNYCbCrA(r, image.YCbCrSubsampleRatio420)
+	for i := range m.Y {
+		m.Y[i], m.A[i] = byte(40*i), byte(7*i)
+	}
+	for i := range m.Cb {
+		m.Cb[i], m.Cr[i] = byte(90+20*i), byte(200-30*i)
+	}
+	got := toRGB(m, 0)
+	want := toRGB(&m.YCbCr, 0)
+	if !bytes.Equal(got.Pix, want.Pix) {
+		t.Fatalf("NYCbCrA gives %v, its YCbCr without alpha %v", got.Pix, want.Pix)
+	}
+	y, cb, cr := m.Y[m.YOffset(4, 2)], m.Cb[m.COffset(4, 2)], m.Cr[m.COffset(4, 2)]
+	if rr, gg, bb := color.YCbCrToRGB(y, cb, cr); !bytes.Equal(got.Pix[3*(2*5+4):3*(2*5+4)+3], []byte{rr, gg, bb}) {
+		t.Fatalf("pixel (4,2) = %v, want %v", got.Pix[3*(2*5+4):][:3], []byte{rr, gg, bb})
+	}
+}
