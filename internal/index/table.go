@@ -158,10 +158,10 @@ func readRowColumn(name string, data []byte) ([]int64, error) {
 			out = slices.Grow(out, n)[:start+n]
 			var got int
 			if r, ok := p.Values().(parquet.Int64Reader); ok {
-				got, err = readAllInt64(r, out[start:])
+				got, err = readAll(r.ReadInt64s, out[start:])
 			} else {
 				vals = slices.Grow(vals[:0], n)[:n]
-				got, err = readAllValues(p.Values(), vals)
+				got, err = readAll(p.Values().ReadValues, vals)
 				for i, v := range vals[:got] {
 					out[start+i] = v.Int64()
 				}
@@ -178,25 +178,11 @@ func readRowColumn(name string, data []byte) ([]int64, error) {
 	return out, nil
 }
 
-func readAllInt64(r parquet.Int64Reader, dst []int64) (int, error) {
+// readAll fills dst from a parquet page reader until it is full or the page ends.
+func readAll[T any](read func([]T) (int, error), dst []T) (int, error) {
 	n := 0
 	for n < len(dst) {
-		k, err := r.ReadInt64s(dst[n:])
-		n += k
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-func readAllValues(r parquet.ValueReader, dst []parquet.Value) (int, error) {
-	n := 0
-	for n < len(dst) {
-		k, err := r.ReadValues(dst[n:])
+		k, err := read(dst[n:])
 		n += k
 		if err == io.EOF {
 			break
