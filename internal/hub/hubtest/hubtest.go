@@ -295,16 +295,8 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 	id := parts[0] + "/" + parts[1]
 	rev, _ := url.PathUnescape(parts[3])
 	file, _ := url.PathUnescape(parts[4])
-	if !s.authorize(w, r, id) {
-		return
-	}
-	known, repo := s.find(id, rev)
-	switch {
-	case !known:
-		hubError(w, http.StatusNotFound, "RepoNotFound", "Repository not found")
-		return
-	case repo == nil:
-		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
+	repo, ok := s.lookup(w, r, id, rev)
+	if !ok {
 		return
 	}
 	content, ok := repo.Files[file]
@@ -327,6 +319,24 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 	s.serveBody(w, r, file, content)
 }
 
+// lookup authorizes the request and finds the repo revision, answering 401,
+// 403 or 404 as the Hub does when it cannot.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request, id, rev string) (*Repo, bool) {
+	if !s.authorize(w, r, id) {
+		return nil, false
+	}
+	known, repo := s.find(id, rev)
+	switch {
+	case !known:
+		hubError(w, http.StatusNotFound, "RepoNotFound", "Repository not found")
+		return nil, false
+	case repo == nil:
+		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
+		return nil, false
+	}
+	return repo, true
+}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	// {owner}/{name}/revision/{rev}
 	parts := strings.SplitN(rest, "/", 4)
@@ -336,16 +346,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	id := parts[0] + "/" + parts[1]
 	rev, _ := url.PathUnescape(parts[3])
-	if !s.authorize(w, r, id) {
-		return
-	}
-	known, repo := s.find(id, rev)
-	switch {
-	case !known:
-		hubError(w, http.StatusNotFound, "RepoNotFound", "Repository not found")
-		return
-	case repo == nil:
-		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
+	repo, ok := s.lookup(w, r, id, rev)
+	if !ok {
 		return
 	}
 	type lfs struct {
