@@ -2,7 +2,6 @@ package ort
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 
@@ -71,10 +70,47 @@ func typeName(t onnx.TensorElementDataType) string {
 	return strings.ToLower(t.String())
 }
 
+// graphSource is a graph in memory or in a file; ONNX Runtime reads either.
+type graphSource struct {
+	data []byte
+	path string
+}
+
+func (g graphSource) describe() ([]IOInfo, []IOInfo, error) {
+	if g.data != nil {
+		return Describe(g.data)
+	}
+	if !onnx.IsInitialized() {
+		return nil, nil, ErrNotInitialized
+	}
+	in, out, err := onnx.GetInputOutputInfo(g.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return convertInfo(in), convertInfo(out), nil
+}
+
+func (g graphSource) create(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+	if g.data != nil {
+		return onnx.NewDynamicAdvancedSessionWithONNXData(g.data, in, out, so)
+	}
+	return onnx.NewDynamicAdvancedSession(g.path, in, out, so)
+}
+
 // NewSession builds a session over an in-memory graph that computes the named
 // outputs from all of the graph's inputs.
 func NewSession(model []byte, outputs []string, opts SessionOptions) (*Session, error) {
-	inputs, allOutputs, err := Describe(model)
+	return newSession(graphSource{data: model}, outputs, opts)
+}
+
+// NewSessionFromFile is NewSession over a graph file: ONNX Runtime reads it
+// itself, so a 605 MB graph is never also held in Go memory.
+func NewSessionFromFile(path string, outputs []string, opts SessionOptions) (*Session, error) {
+	return newSession(graphSource{path: path}, outputs, opts)
+}
+
+func newSession(g graphSource, outputs []string, opts SessionOptions) (*Session, error) {
+	inputs, allOutputs, err := g.describe()
 	if err != nil {
 		return nil, fmt.Errorf("read graph inputs/outputs: %w", err)
 	}
@@ -116,7 +152,7 @@ func NewSession(model []byte, outputs []string, opts SessionOptions) (*Session, 
 	}
 	inNames := names(s.Inputs)
 	s.outNames = outputs
-	sess, err := onnx.NewDynamicAdvancedSessionWithONNXData(model, inNames, outputs, so)
+	sess, err := g.create(inNames, outputs, so)
 	if err != nil {
 		return nil, fmt.Errorf("create ONNX Runtime session: %w", err)
 	}
@@ -227,14 +263,4 @@ func (s *Session) Close() error {
 	err := s.sess.Destroy()
 	s.sess = nil
 	return err
-}
-
-// NewSessionFromFile is NewSession over a graph file, which spares holding a
-// large graph in Go memory while ONNX Runtime parses it.
-func NewSessionFromFile(path string, outputs []string, opts SessionOptions) (*Session, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return NewSession(b, outputs, opts)
 }
