@@ -387,7 +387,7 @@ func checkModel(f *Factory, cfg hub.Config, hubOK bool) (c DoctorCheck, local bo
 	c = DoctorCheck{Name: "model", Info: map[string]any{"ref": ref}}
 	if _, err := os.Stat(ref); err == nil {
 		// An existing path wins over a repo id, as in Factory.ResolveModel.
-		layout, err := fashionclip.DetectLayout(ref, f.Variant)
+		layout, err := fashionclip.DetectLayout(ref, fashionclip.Variant(f.Variant))
 		if err != nil {
 			c.Status, c.Detail = statusFail, err.Error()
 			c.Fix = "pass --model a folder holding model.onnx (or onnx/model.onnx, or onnx/text_model.onnx + onnx/vision_model.onnx)"

@@ -72,7 +72,7 @@ func (f *Factory) ResolveModel(ctx context.Context) (string, error) {
 
 // ModelOptions are the library options the global flags ask for.
 func (f *Factory) ModelOptions() fashionclip.Options {
-	return fashionclip.Options{Variant: f.Variant, Device: f.Device, Threads: f.Threads, ORTLibrary: f.ORTLib}
+	return fashionclip.Options{Variant: fashionclip.Variant(f.Variant), Device: f.Device, Threads: f.Threads, ORTLibrary: f.ORTLib}
 }
 
 // LoadModel resolves and loads the model with extra options applied by the caller.

@@ -492,7 +492,7 @@ func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
 // graphs' input and output names. Failures become notes: info is a
 // diagnostic and shows what it can.
 func describeLocal(f *Factory, info *ModelInfo) {
-	layout, err := fashionclip.DetectLayout(info.Snapshot, f.Variant)
+	layout, err := fashionclip.DetectLayout(info.Snapshot, fashionclip.Variant(f.Variant))
 	if err != nil {
 		info.Notes = append(info.Notes, err.Error())
 		return
@@ -503,7 +503,7 @@ func describeLocal(f *Factory, info *ModelInfo) {
 		}
 		return p
 	}
-	info.Layout = &LayoutInfo{Kind: layout.Kind}
+	info.Layout = &LayoutInfo{Kind: string(layout.Kind)}
 	graphs := []string{layout.Combined}
 	if layout.Kind == "split" {
 		info.Layout.Text, info.Layout.Vision = rel(layout.Text), rel(layout.Vision)

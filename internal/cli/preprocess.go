@@ -64,7 +64,7 @@ func preprocessRun(cmd *cobra.Command, o *PreprocessOptions) error {
 		if err != nil {
 			return err
 		}
-		layout, err := fashionclip.DetectLayout(dir, o.f.Variant)
+		layout, err := fashionclip.DetectLayout(dir, fashionclip.Variant(o.f.Variant))
 		if err != nil {
 			return err
 		}

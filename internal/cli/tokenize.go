@@ -49,7 +49,7 @@ func loadTokenizer(cmd *cobra.Command, f *Factory) (*tokenizer.Tokenizer, error)
 	if err != nil {
 		return nil, err
 	}
-	layout, err := fashionclip.DetectLayout(dir, f.Variant)
+	layout, err := fashionclip.DetectLayout(dir, fashionclip.Variant(f.Variant))
 	if err != nil {
 		return nil, err
 	}

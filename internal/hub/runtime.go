@@ -320,7 +320,7 @@ func extractLibs(r io.Reader, stage string) (map[string]bool, error) {
 			}
 			continue
 		}
-		if !isLib(name) || (hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA) {
+		if !isLib(name) || hdr.Typeflag != tar.TypeReg {
 			continue
 		}
 		base := path.Base(name)

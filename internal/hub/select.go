@@ -1,32 +1,25 @@
 package hub
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/fashionclip/fashionclip/internal/modelfiles"
 )
 
-// RootFiles are the tokenizer and config files pulled from the repo root
-// when present.
-var RootFiles = []string{
-	"config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-	"special_tokens_map.json", "vocab.json", "merges.txt",
-}
-
-// variantSuffixes mirrors pkg/fashionclip's graph naming (kept here so the
-// download client does not pull in the inference engine).
-var variantSuffixes = map[string]string{
-	"": "", "fp32": "", "fp16": "_fp16", "quantized": "_quantized", "int8": "_int8", "uint8": "_uint8", "q4": "_q4",
-}
+// RootFiles are the tokenizer and config files pulled when present.
+var RootFiles = modelfiles.RootFiles
 
 // VariantSuffix is the graph-name suffix of a variant ("_fp16", ...).
 func VariantSuffix(variant string) (string, error) {
-	s, ok := variantSuffixes[strings.ToLower(variant)]
-	if !ok {
-		return "", fmt.Errorf("unknown variant %q (want fp32, fp16, quantized, int8, uint8 or q4)", variant)
+	v, err := modelfiles.ParseVariant(variant)
+	if err != nil {
+		return "", err
 	}
-	return s, nil
+	return v.Suffix(), nil
 }
 
 // Selection is what a model needs from a repo for one variant.
@@ -37,12 +30,11 @@ type Selection struct {
 }
 
 // SelectFiles picks, from a repo's file list, the graphs of the variant
-// (looking where pkg/fashionclip.DetectLayout looks, in the same order: the
-// root, then onnx/; a combined model*.onnx before a text/vision pair), the
-// non-graph files beside them, external weights of the chosen graphs, and
-// the root tokenizer/config files. Graphs of other variants are left out.
+// (found by the loader's own rules, internal/modelfiles), the non-graph
+// files beside them, external weights of the chosen graphs, and the
+// tokenizer/config files at the root. Graphs of other variants are left out.
 func SelectFiles(files []string, variant string) (Selection, error) {
-	suffix, err := VariantSuffix(variant)
+	v, err := modelfiles.ParseVariant(variant)
 	if err != nil {
 		return Selection{}, err
 	}
@@ -53,36 +45,24 @@ func SelectFiles(files []string, variant string) (Selection, error) {
 		}
 		have[f] = true
 	}
-	var sel Selection
-	var graphDir string
-	var tried []string
-	for _, dir := range []string{"", "onnx/"} {
-		combined := dir + "model" + suffix + ".onnx"
-		text, vision := dir+"text_model"+suffix+".onnx", dir+"vision_model"+suffix+".onnx"
-		switch {
-		case have[combined]:
-			sel.Kind, sel.Graphs = "combined", []string{combined}
-		case have[text] && have[vision]:
-			sel.Kind, sel.Graphs = "split", []string{text, vision}
-		default:
-			tried = append(tried, combined, text+" + "+vision)
-			continue
+	g, err := modelfiles.FindGraphs(func(p string) bool { return have[p] }, v)
+	if err != nil {
+		msg := err.Error()
+		var ng *modelfiles.NoGraphError
+		if errors.As(err, &ng) {
+			msg = fmt.Sprintf("no ONNX graph for variant %q: looked for %s", ng.Variant, strings.Join(ng.Tried, ", "))
+			if len(ng.Available) > 0 {
+				msg += "; the repo offers: " + ng.AvailableNames()
+			} else {
+				msg += "; the repo has no ONNX export"
+			}
 		}
-		graphDir = dir
-		break
+		return Selection{}, &Error{Kind: ErrNoGraph, Msg: msg, Cause: err}
 	}
-	if sel.Graphs == nil {
-		msg := fmt.Sprintf("no ONNX graph for variant %q: looked for %s", variantName(variant), strings.Join(tried, ", "))
-		if vs := AvailableVariants(files); len(vs) > 0 {
-			msg += "; the repo offers: " + strings.Join(vs, ", ")
-		} else {
-			msg += "; the repo has no ONNX export"
-		}
-		return Selection{}, newError(ErrNoGraph, "%s", msg)
-	}
+	sel := Selection{Kind: string(g.Kind), Graphs: g.Files()}
 	pick := map[string]bool{}
-	for _, g := range sel.Graphs {
-		pick[g] = true
+	for _, gr := range sel.Graphs {
+		pick[gr] = true
 	}
 	for _, f := range RootFiles {
 		if have[f] {
@@ -90,26 +70,13 @@ func SelectFiles(files []string, variant string) (Selection, error) {
 		}
 	}
 	for _, f := range files {
-		if graphDir == "" || !strings.HasPrefix(f, graphDir) {
-			continue
-		}
-		if !strings.Contains(path.Base(f), ".onnx") {
+		if g.Dir != "" && strings.HasPrefix(f, g.Dir) && !strings.Contains(path.Base(f), ".onnx") {
 			pick[f] = true // configs shipped beside the graphs
 			continue
 		}
-		// External weights: model.onnx_data, model.onnx.data, ...
-		for _, g := range sel.Graphs {
-			if strings.HasPrefix(f, g+"_") || strings.HasPrefix(f, g+".") {
+		for _, gr := range sel.Graphs {
+			if modelfiles.IsWeightsOf(f, gr) {
 				pick[f] = true
-			}
-		}
-	}
-	if graphDir == "" {
-		for _, f := range files {
-			for _, g := range sel.Graphs {
-				if strings.HasPrefix(f, g+"_") || strings.HasPrefix(f, g+".") {
-					pick[f] = true
-				}
 			}
 		}
 	}
@@ -120,39 +87,9 @@ func SelectFiles(files []string, variant string) (Selection, error) {
 	return sel, nil
 }
 
-func variantName(v string) string {
-	if v == "" {
-		return "fp32"
-	}
-	return v
-}
-
-// AvailableVariants lists the variants whose graphs a file list holds.
-func AvailableVariants(files []string) []string {
-	have := map[string]bool{}
-	for _, f := range files {
-		have[f] = true
-	}
-	var out []string
-	for _, v := range []string{"fp32", "fp16", "quantized", "int8", "uint8", "q4"} {
-		s := variantSuffixes[v]
-		for _, dir := range []string{"", "onnx/"} {
-			if have[dir+"model"+s+".onnx"] || (have[dir+"text_model"+s+".onnx"] && have[dir+"vision_model"+s+".onnx"]) {
-				out = append(out, v)
-				break
-			}
-		}
-	}
-	return out
-}
-
 // hasTokenizer: the engine needs tokenizer.json, or vocab.json + merges.txt,
 // at the root or beside the graphs.
 func hasTokenizer(have map[string]bool, graphDir string) bool {
-	for _, d := range []string{graphDir, ""} {
-		if have[d+"tokenizer.json"] || (have[d+"vocab.json"] && have[d+"merges.txt"]) {
-			return true
-		}
-	}
-	return false
+	_, ok := modelfiles.Graphs{Dir: graphDir}.TokenizerDir(func(p string) bool { return have[p] })
+	return ok
 }

@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+	"github.com/fashionclip/fashionclip/internal/vecmath"
 )
 
 // embeddingsRequest is OpenAI's POST /v1/embeddings body. Unknown fields
@@ -234,7 +234,7 @@ func paramFor(indexed bool, i int) string {
 // truncateNormalize keeps the first n values and rescales them to unit
 // length, as OpenAI's dimensions parameter does (Matryoshka-style).
 func truncateNormalize(v []float32, n int) []float32 {
-	return fashionclip.Normalize(append([]float32(nil), v[:n]...))
+	return vecmath.Normalize(append([]float32(nil), v[:n]...))
 }
 
 // float32Base64 is the base64 of the vector's little-endian float32 bytes,

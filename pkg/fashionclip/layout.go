@@ -6,13 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fashionclip/fashionclip/internal/modelfiles"
 )
 
 // Layout says which graph files a model folder holds.
 type Layout struct {
-	// Kind is "combined" (one Optimum-style model.onnx computing both towers)
-	// or "split" (transformers.js: text_model.onnx + vision_model.onnx).
-	Kind     string
+	// Kind is Combined (one Optimum-style model.onnx computing both towers)
+	// or Split (transformers.js: text_model.onnx + vision_model.onnx).
+	Kind     LayoutKind
 	Combined string // path of the combined graph
 	Text     string // path of the text graph (split layout)
 	Vision   string // path of the vision graph (split layout)
@@ -21,20 +23,48 @@ type Layout struct {
 	Dirs []string
 }
 
-// Variant names the weight variants a layout may offer.
-var variantSuffix = map[string]string{"": "", "fp32": "", "fp16": "_fp16", "quantized": "_quantized", "int8": "_int8", "uint8": "_uint8", "q4": "_q4"}
+// LayoutKind is how a model's graphs are cut.
+type LayoutKind = modelfiles.Kind
 
-// Variants lists the accepted --variant values.
-func Variants() []string { return []string{"fp32", "fp16", "quantized", "int8", "uint8", "q4"} }
+// The layout kinds.
+const (
+	Combined = modelfiles.Combined
+	Split    = modelfiles.Split
+)
 
-// DetectLayout finds the graphs in dir. It accepts (a) a folder holding
-// model.onnx, (b) a repository root holding onnx/model.onnx, and (c) the
-// transformers.js split layout onnx/{text,vision}_model.onnx.
-func DetectLayout(dir, variant string) (Layout, error) {
-	suffix, ok := variantSuffix[strings.ToLower(variant)]
-	if !ok {
-		return Layout{}, fmt.Errorf("unknown variant %q (want one of %s)", variant, strings.Join(Variants(), ", "))
+// Variant names a set of graph files of one numeric precision.
+type Variant = modelfiles.Variant
+
+// The variants a model folder may offer ("" means fp32).
+const (
+	FP32      = modelfiles.FP32
+	FP16      = modelfiles.FP16
+	Quantized = modelfiles.Quantized
+	Int8      = modelfiles.Int8
+	UInt8     = modelfiles.UInt8
+	Q4        = modelfiles.Q4
+)
+
+// ParseVariant reads a variant name (any case; "" is fp32).
+func ParseVariant(s string) (Variant, error) { return modelfiles.ParseVariant(s) }
+
+// Variants lists the accepted variant names.
+func Variants() []string { return modelfiles.VariantNames() }
+
+// Graphs lists the layout's graph files.
+func (l Layout) Graphs() []string {
+	if l.Kind == Combined {
+		return []string{l.Combined}
 	}
+	return []string{l.Text, l.Vision}
+}
+
+// DetectLayout finds the graphs of the variant in dir. It accepts (a) a
+// folder holding model.onnx, (b) a repository root holding onnx/model.onnx,
+// (c) the transformers.js split layout onnx/{text,vision}_model.onnx, and
+// (d) the path of a combined .onnx file. The rules are the Hub client's
+// (internal/modelfiles), so a pulled repo loads as it was selected.
+func DetectLayout(dir string, variant Variant) (Layout, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return Layout{}, fmt.Errorf("model folder %s: %w", dir, err)
@@ -43,62 +73,71 @@ func DetectLayout(dir, variant string) (Layout, error) {
 		// A path to a graph file is accepted too: its folder is the model.
 		if strings.HasSuffix(dir, ".onnx") {
 			d := filepath.Dir(dir)
-			return Layout{Kind: "combined", Combined: dir, Dirs: []string{d, filepath.Dir(d)}}, nil
+			return Layout{Kind: Combined, Combined: dir, Dirs: []string{d, filepath.Dir(d)}}, nil
 		}
 		return Layout{}, fmt.Errorf("model path %s is neither a folder nor an .onnx file", dir)
 	}
-	var tried []string
-	for _, sub := range []string{".", "onnx"} {
-		d := filepath.Join(dir, sub)
-		dirs := []string{d}
-		if sub != "." {
-			dirs = append(dirs, dir)
-		} else {
-			dirs = append(dirs, filepath.Dir(d))
-		}
-		combined := filepath.Join(d, "model"+suffix+".onnx")
-		if exists(combined) {
-			return Layout{Kind: "combined", Combined: combined, Dirs: dirs}, nil
-		}
-		text := filepath.Join(d, "text_model"+suffix+".onnx")
-		vision := filepath.Join(d, "vision_model"+suffix+".onnx")
-		if exists(text) && exists(vision) {
-			return Layout{Kind: "split", Text: text, Vision: vision, Dirs: dirs}, nil
-		}
-		if exists(text) != exists(vision) {
-			return Layout{}, fmt.Errorf("model folder %s has only one of %s and %s", d, filepath.Base(text), filepath.Base(vision))
-		}
-		tried = append(tried, combined, text+" + "+filepath.Base(vision))
+	if _, err := modelfiles.ParseVariant(string(variant)); err != nil {
+		return Layout{}, err
 	}
-	hint := ""
-	if suffix != "" {
-		hint = fmt.Sprintf(" (variant %q; try without --variant)", variant)
+	have := func(rel string) bool { return isFile(filepath.Join(dir, filepath.FromSlash(rel))) }
+	g, err := modelfiles.FindGraphs(have, variant)
+	if err != nil {
+		return Layout{}, &LayoutError{Dir: dir, Err: err}
 	}
-	return Layout{}, fmt.Errorf("no ONNX graph found in %s%s: looked for %s", dir, hint, strings.Join(tried, ", "))
+	abs := func(rel string) string {
+		if rel == "" {
+			return ""
+		}
+		return filepath.Join(dir, filepath.FromSlash(rel))
+	}
+	l := Layout{Kind: g.Kind, Combined: abs(g.Combined), Text: abs(g.Text), Vision: abs(g.Vision)}
+	for _, d := range g.SearchDirs() {
+		l.Dirs = append(l.Dirs, filepath.Join(dir, filepath.FromSlash(d)))
+	}
+	if g.Dir == "" {
+		// The folder may itself be a repo's onnx/ folder, named directly.
+		l.Dirs = append(l.Dirs, filepath.Dir(filepath.Clean(dir)))
+	}
+	return l, nil
 }
+
+// LayoutError is a model folder without usable graphs; Err is a
+// *modelfiles.NoGraphError or *modelfiles.HalfSplitError.
+type LayoutError struct {
+	Dir string
+	Err error
+}
+
+func (e *LayoutError) Error() string { return fmt.Sprintf("model folder %s: %v", e.Dir, e.Err) }
+
+func (e *LayoutError) Unwrap() error { return e.Err }
 
 // Find returns the first of the layout's folders that holds name.
 func (l Layout) Find(name string) (string, bool) {
 	for _, d := range l.Dirs {
 		p := filepath.Join(d, name)
-		if exists(p) {
+		if isFile(p) {
 			return p, true
 		}
 	}
 	return "", false
 }
 
+// ErrNoTokenizer is returned when a model folder has no tokenizer files.
+var ErrNoTokenizer = errors.New("no tokenizer (vocab.json + merges.txt, or tokenizer.json)")
+
 // TokenizerDir is the first folder holding vocab.json+merges.txt or tokenizer.json.
 func (l Layout) TokenizerDir() (string, error) {
 	for _, d := range l.Dirs {
-		if (exists(filepath.Join(d, "vocab.json")) && exists(filepath.Join(d, "merges.txt"))) || exists(filepath.Join(d, "tokenizer.json")) {
+		if (isFile(filepath.Join(d, "vocab.json")) && isFile(filepath.Join(d, "merges.txt"))) || isFile(filepath.Join(d, "tokenizer.json")) {
 			return d, nil
 		}
 	}
-	return "", errors.New("no tokenizer (vocab.json + merges.txt, or tokenizer.json) in " + strings.Join(l.Dirs, " or "))
+	return "", fmt.Errorf("%w in %s", ErrNoTokenizer, strings.Join(l.Dirs, " or "))
 }
 
-func exists(p string) bool {
+func isFile(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
 }

@@ -12,12 +12,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"runtime"
 	"sync"
 
 	"github.com/fashionclip/fashionclip/internal/ort"
+	"github.com/fashionclip/fashionclip/internal/vecmath"
 	"github.com/fashionclip/fashionclip/pkg/imageproc"
 	"github.com/fashionclip/fashionclip/pkg/tokenizer"
 )
@@ -27,8 +27,8 @@ const DefaultLogitScale = 100
 
 // Options tune Load.
 type Options struct {
-	// Variant picks *_fp16 / *_quantized graphs ("" or "fp32" = full precision).
-	Variant string
+	// Variant picks *_fp16 / *_quantized graphs ("" or FP32 = full precision).
+	Variant Variant
 	// Device is "cpu" (default), "cuda" or "coreml"; unavailable providers fall back to CPU with a warning.
 	Device string
 	// Threads is ONNX Runtime's intra-op thread count; 0 = one per core.
@@ -99,7 +99,7 @@ func Load(dir string, opts Options) (*Model, error) {
 	m := &Model{dir: dir, layout: layout, opts: opts, tok: tok, preCfg: cfg, scale: DefaultLogitScale, runtime: version,
 		text: tower{name: "text", output: "text_embeds"}, vision: tower{name: "vision", output: "image_embeds"}}
 	m.pre = imageproc.New(cfg, imageproc.Options{MaxPixels: opts.MaxPixels, FastDecode: opts.FastDecode})
-	if layout.Kind == "combined" {
+	if layout.Kind == Combined {
 		// The split also tells the graph's own logit scale; do it now so
 		// LogitScale is right before the first encode.
 		if err := m.splitCombined(); err != nil {
@@ -153,7 +153,7 @@ func (m *Model) load(t *tower, path string) (*ort.Session, error) {
 
 func (m *Model) textSession() (*ort.Session, error) {
 	path := m.layout.Text
-	if m.layout.Kind == "combined" {
+	if m.layout.Kind == Combined {
 		path = m.split.Text
 	}
 	return m.load(&m.text, path)
@@ -161,7 +161,7 @@ func (m *Model) textSession() (*ort.Session, error) {
 
 func (m *Model) visionSession() (*ort.Session, error) {
 	path := m.layout.Vision
-	if m.layout.Kind == "combined" {
+	if m.layout.Kind == Combined {
 		path = m.split.Vision
 	}
 	return m.load(&m.vision, path)
@@ -345,22 +345,9 @@ func rows(t ort.Tensor) [][]float32 {
 	return out
 }
 
-// Normalize scales v to unit L2 norm in place and returns it. The sum is
-// taken in float64 so the result does not depend on summation order.
-func Normalize(v []float32) []float32 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return v
-	}
-	inv := 1 / math.Sqrt(s)
-	for i, x := range v {
-		v[i] = float32(float64(x) * inv)
-	}
-	return v
-}
+// Normalize scales v to unit L2 norm in place and returns it (sums in
+// float64, so the result does not depend on summation order).
+func Normalize(v []float32) []float32 { return vecmath.Normalize(v) }
 
 // ModelConfig is the part of config.json we report.
 type ModelConfig struct {

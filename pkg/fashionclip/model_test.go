@@ -184,8 +184,8 @@ func TestDetectLayout(t *testing.T) {
 	cases := []struct {
 		name    string
 		files   []string
-		variant string
-		kind    string
+		variant Variant
+		kind    LayoutKind
 		graph   string
 		errLike string
 	}{
@@ -193,7 +193,7 @@ func TestDetectLayout(t *testing.T) {
 		{"repo root", []string{"onnx/model.onnx", "config.json"}, "", "combined", "onnx/model.onnx", ""},
 		{"split", []string{"onnx/text_model.onnx", "onnx/vision_model.onnx", "tokenizer.json"}, "", "split", "onnx/text_model.onnx", ""},
 		{"split quantized", []string{"onnx/text_model.onnx", "onnx/vision_model.onnx", "onnx/text_model_quantized.onnx", "onnx/vision_model_quantized.onnx"}, "quantized", "split", "onnx/text_model_quantized.onnx", ""},
-		{"variant missing", []string{"onnx/model.onnx"}, "fp16", "", "", "try without --variant"},
+		{"variant missing", []string{"onnx/model.onnx"}, "fp16", "", "", "there are graphs for: fp32"},
 		{"half a split", []string{"onnx/text_model.onnx"}, "", "", "", "only one of"},
 		{"empty", nil, "", "", "", "no ONNX graph"},
 		{"bad variant", []string{"model.onnx"}, "fp8", "", "", "unknown variant"},

@@ -3,9 +3,10 @@ package fashionclip
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
+
+	"github.com/fashionclip/fashionclip/internal/vecmath"
 )
 
 // DefaultTemplate is the prompt used when none is given: CLIP was trained on
@@ -63,31 +64,10 @@ func (m *Model) EmbedLabels(ctx context.Context, names, templates []string) (*La
 }
 
 // MeanNormalized averages vectors and renormalises the mean.
-func MeanNormalized(vs [][]float32) []float32 {
-	if len(vs) == 1 {
-		return append([]float32(nil), vs[0]...)
-	}
-	acc := make([]float64, len(vs[0]))
-	for _, v := range vs {
-		for i, x := range v {
-			acc[i] += float64(x)
-		}
-	}
-	out := make([]float32, len(acc))
-	for i, x := range acc {
-		out[i] = float32(x / float64(len(vs)))
-	}
-	return Normalize(out)
-}
+func MeanNormalized(vs [][]float32) []float32 { return vecmath.MeanNormalized(vs) }
 
 // Dot is the dot product (the cosine of two normalised vectors), summed in float64.
-func Dot(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		s += float64(a[i]) * float64(b[i])
-	}
-	return s
-}
+func Dot(a, b []float32) float64 { return vecmath.Dot(a, b) }
 
 // Cosines of one image embedding against every label.
 func (l *Labels) Cosines(image []float32) []float64 {
@@ -99,22 +79,7 @@ func (l *Labels) Cosines(image []float32) []float64 {
 }
 
 // Softmax of scale × cosines, computed stably.
-func Softmax(cosines []float64, scale float64) []float64 {
-	out := make([]float64, len(cosines))
-	maxv := math.Inf(-1)
-	for _, c := range cosines {
-		maxv = math.Max(maxv, scale*c)
-	}
-	var sum float64
-	for i, c := range cosines {
-		out[i] = math.Exp(scale*c - maxv)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
-}
+func Softmax(cosines []float64, scale float64) []float64 { return vecmath.Softmax(cosines, scale) }
 
 // LabelScore is one label's score for one image.
 type LabelScore struct {
