@@ -53,6 +53,11 @@ type Config struct {
 	DecodeWorkers int
 	// Created is the model's "created" time in /v1/models (default: start).
 	Created time.Time
+	// Indexes, when set, are searched by /v1/search and listed by
+	// /v1/indexes, and GET / serves the search page. The caller closes them.
+	Indexes *Indexes
+	// Thumbnails renders /v1/thumbnails/{id} for Indexes (nil: 501).
+	Thumbnails Thumbnailer
 	// RemoteClient replaces the remote image client (tests).
 	RemoteClient *http.Client
 	// Logf receives notes about internal failures; nil discards them.
@@ -125,6 +130,9 @@ type Server struct {
 func New(e Engine, cfg Config) (*Server, error) {
 	if e == nil {
 		return nil, errors.New("server: nil engine")
+	}
+	if err := checkIndexDims(e, cfg.Indexes); err != nil {
+		return nil, err
 	}
 	cfg.defaults()
 	if len(cfg.ModelIDs) == 0 {
@@ -243,6 +251,8 @@ func (s *Server) routes() http.Handler {
 			route, method, h = routeHealth, http.MethodGet, s.handleHealth
 		case path == "/metrics":
 			route, method, h = routeMetrics, http.MethodGet, s.handleMetrics
+		default:
+			route, method, h = s.searchRoute(path)
 		}
 		start := time.Now()
 		s.metrics.inflight.Add(1)
