@@ -178,11 +178,16 @@ func (b *Browser) NewTab(t testing.TB, timeout time.Duration) *Tab {
 func (t *Tab) Close() { t.cancel() }
 
 // Problems are the exceptions and console errors of the page so far.
+// Failed loads the browser logs itself (a 401 before the page sends its
+// key, a 404 a test asks for) are not: tests check statuses themselves.
 func (t *Tab) Problems() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []string
 	for _, m := range t.messages {
+		if m.Source == "network" {
+			continue
+		}
 		if m.IsException() || m.Type == chromedp.ConsoleError {
 			out = append(out, strings.TrimSpace(m.String()))
 		}
