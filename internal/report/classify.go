@@ -285,4 +285,3 @@ func (c *Classify) writeData(w *bufio.Writer, moved map[int]thumbRef) error {
 	_, err = w.Write(buf)
 	return err
 }
-

@@ -140,11 +140,11 @@ type page struct {
 	err    error
 	spool  *os.File // base64 of the thumbnails, blocks 1…N back to back
 	sw     *bufio.Writer
-	spoolN int64   // characters spooled
-	thumbs int     // thumbnails spooled
+	spoolN int64 // characters spooled
+	thumbs int   // thumbnails spooled
 	// skipBulk: block 0 holds every thumbnail (a search report).
 	skipBulk bool
-	blocks []int64 // characters in each spooled block (block i+1)
+	blocks   []int64 // characters in each spooled block (block i+1)
 
 	// Links from the report to the images and the assets folder.
 	toCwd     string // URL prefix from the report's folder to the working folder
