@@ -208,9 +208,26 @@ func (t *Tab) Screenshot(url, ready string) ([]byte, error) {
 		return nil, err
 	}
 	if ready != "" {
-		if _, err := chromedp.Run(t.Ctx, chromedp.Poll[bool](ready)); err != nil {
-			return nil, fmt.Errorf("waiting for %s: %w", ready, err)
+		if err := t.Wait(ready); err != nil {
+			return nil, err
 		}
 	}
 	return chromedp.Run(t.Ctx, chromedp.CaptureScreenshot())
+}
+
+// Wait polls a JavaScript expression until it is true. A page that was just
+// navigated to may swap its JavaScript context under the first polls; those
+// are retried.
+func (t *Tab) Wait(expr string) error {
+	var err error
+	for range 5 {
+		if _, err = chromedp.Run(t.Ctx, chromedp.Poll[bool](expr)); err == nil || !strings.Contains(err.Error(), "Cannot find context") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("waiting for %s: %w", expr, err)
+	}
+	return nil
 }

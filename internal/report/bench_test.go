@@ -179,11 +179,14 @@ func BenchmarkReport10kInBrowser(b *testing.B) {
 		}
 		// Painted: the first screenful shown with its thumbnails decoded
 		// (report.js sets reportPainted), while the bulk may still load.
-		p, err := chromedp.Run(tab.Ctx, chromedp.Poll[float64]("window.reportPainted"))
+		if err := tab.Wait("window.reportPainted > 0"); err != nil {
+			b.Fatal(err)
+		}
+		p, err := browsertest.Eval[float64](tab, "window.reportPainted")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool]("document.readyState === 'complete'")); err != nil {
+		if err := tab.Wait("document.readyState === 'complete'"); err != nil {
 			b.Fatal(err)
 		}
 		loaded, _ := browsertest.Eval[float64](tab, `performance.getEntriesByType("navigation")[0].loadEventStart`)

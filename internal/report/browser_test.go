@@ -49,7 +49,7 @@ const cardsJS = `[...document.querySelectorAll("#grid .card")].map(c => ({path: 
 // cards lists the grid's cards once the page has rendered them all.
 func cards(t *testing.T, tab *browsertest.Tab) []cardInfo {
 	t.Helper()
-	if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool](`window.reportReady === true && !document.querySelector("#grid[data-busy]")`)); err != nil {
+	if err := tab.Wait(`window.reportReady === true && !document.querySelector("#grid[data-busy]")`); err != nil {
 		t.Fatal(err)
 	}
 	cs, err := browsertest.Eval[[]cardInfo](tab, cardsJS)
@@ -67,7 +67,7 @@ func TestClassifyReportInBrowser(t *testing.T) {
 	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(fileURL(out))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool]("window.reportReady === true")); err != nil {
+	if err := tab.Wait("window.reportReady === true"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -149,7 +149,9 @@ func TestClassifyReportPages(t *testing.T) {
 	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(fileURL(out))); err != nil {
 		t.Fatal(err)
 	}
-	chromedp.Run(tab.Ctx, chromedp.Poll[bool]("window.reportReady === true"))
+	if err := tab.Wait("window.reportReady === true"); err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]bool{}
 	for page := range 3 {
 		cs := cards(t, tab)
@@ -177,7 +179,9 @@ func TestAssetsAndSearchReportInBrowser(t *testing.T) {
 	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(fileURL(out))); err != nil {
 		t.Fatal(err)
 	}
-	chromedp.Run(tab.Ctx, chromedp.Poll[bool]("window.reportReady === true"))
+	if err := tab.Wait("window.reportReady === true"); err != nil {
+		t.Fatal(err)
+	}
 	w, err := browsertest.Eval[int](tab, `(async () => { const img = document.querySelector("#grid .card img");
 		for (let i = 0; i < 100 && !img.getAttribute("src"); i++) await new Promise(r => setTimeout(r, 20));
 		await img.decode(); return img.naturalWidth; })()`)
@@ -193,7 +197,9 @@ func TestAssetsAndSearchReportInBrowser(t *testing.T) {
 	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(fileURL(sout))); err != nil {
 		t.Fatal(err)
 	}
-	chromedp.Run(tab.Ctx, chromedp.Poll[bool]("window.reportReady === true"))
+	if err := tab.Wait("window.reportReady === true"); err != nil {
+		t.Fatal(err)
+	}
 	got, err := browsertest.Eval[[]string](tab, `[...document.querySelectorAll("#grid .card")].map(c =>
 		(c.dataset.path || c.dataset.text) + " " + c.querySelector(".top span").textContent)`)
 	if err != nil || strings.Join(got, "|") != "x/a.jpg 0.9000|a text 0.5000|b.jpg 0.1000" {

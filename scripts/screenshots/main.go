@@ -240,8 +240,8 @@ func shoot(br *browsertest.Browser, url, ready, settle, png string) error {
 	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(url)); err != nil {
 		return err
 	}
-	if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool](ready)); err != nil {
-		return fmt.Errorf("%s: waiting for %s: %w", url, ready, err)
+	if err := tab.Wait(ready); err != nil {
+		return fmt.Errorf("%s: %w", url, err)
 	}
 	if settle != "" {
 		if _, err := browsertest.Eval[chromedp.Void](tab, settle); err != nil {

@@ -345,13 +345,13 @@ func TestSearchPageInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("key")),
 		chromedp.SendKeys(chromedp.ID("key"), key),
 		chromedp.Click(chromedp.CSS("#keyform button")))
-	if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool](`document.getElementById("index").options.length === 2`)); err != nil {
+	if err := tab.Wait(`document.getElementById("index").options.length === 2`); err != nil {
 		t.Fatal("the index list did not load after the key was given: ", err)
 	}
 
 	results := func(what string) []string {
 		t.Helper()
-		if _, err := chromedp.Run(tab.Ctx, chromedp.Poll[bool](`/ results? for /.test(document.getElementById("status").textContent)`)); err != nil {
+		if err := tab.Wait(`/ results? for /.test(document.getElementById("status").textContent)`); err != nil {
 			st, _ := browsertest.Eval[string](tab, `document.getElementById("status").textContent + " | q=" + document.getElementById("q").value`)
 			t.Fatalf("%s: no results (status %q): %v", what, st, err)
 		}
