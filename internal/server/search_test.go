@@ -21,6 +21,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/query"
+	"github.com/fashionclip/fashionclip/internal/server/searchtest"
 )
 
 var searchModel = index.ModelInfo{Folder: "fake", Graph: "sha256:fake"}
@@ -134,40 +135,15 @@ func searchOK(t *testing.T, base string, req map[string]any) searchAnswer {
 	return a
 }
 
-// expected is what internal/index answers for the query vector, as the
-// CLI's search computes it: query.Split, query.Parse, query.Vector.
+// expected is the CLI's answer for a text query to the fake engine.
 func expected(t *testing.T, dir, q string, k int, minScore *float64) []index.Hit {
 	t.Helper()
-	args, err := query.Split(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	terms, err := query.Parse(args, nil, func(string) bool { return false })
-	if err != nil {
-		t.Fatal(err)
-	}
+	terms := searchtest.TextTerms(t, q)
 	embs := make([][]float32, len(terms))
 	for i, term := range terms {
 		embs[i] = textVector(term.Text)
 	}
-	v, err := query.Vector(terms, embs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix, err := index.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	o := index.SearchOptions{K: k}
-	if minScore != nil {
-		o.MinScore, o.HasMinScore = *minScore, true
-	}
-	hits, err := ix.Search(v, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hits
+	return searchtest.Hits(t, dir, terms, embs, k, minScore)
 }
 
 func key(path, text string, isText bool) string {

@@ -22,6 +22,7 @@ import (
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/query"
 	"github.com/fashionclip/fashionclip/internal/server"
+	"github.com/fashionclip/fashionclip/internal/server/searchtest"
 	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
@@ -89,52 +90,27 @@ func refIndex(t testing.TB, eng *Engine, dir string, texts []string) []string {
 }
 
 // cliHits is what `fashionclip search` answers: the query's terms embedded
-// with the library, combined by internal/query, searched by internal/index.
+// with the library, then searchtest (internal/query, internal/index).
 func cliHits(t testing.TB, eng *Engine, dir, q, imagePath string, k int, minScore *float64) []index.Hit {
 	t.Helper()
 	ctx := context.Background()
-	var terms []query.Term
-	var embs [][]float32
 	if imagePath != "" {
 		res, err := eng.Model().EncodeImageFiles(ctx, []string{imagePath})
 		if err != nil || res[0].Err != nil {
 			t.Fatalf("embed %s: %v %v", imagePath, err, res[0].Err)
 		}
-		terms, embs = []query.Term{{Weight: 1, Image: imagePath}}, [][]float32{res[0].Embedding}
-	} else {
-		args, err := query.Split(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if terms, err = query.Parse(args, nil, func(string) bool { return false }); err != nil {
-			t.Fatal(err)
-		}
-		texts := make([]string, len(terms))
-		for i, term := range terms {
-			texts[i] = term.Text
-		}
-		if embs, err = eng.Model().EncodeTexts(ctx, texts); err != nil {
-			t.Fatal(err)
-		}
+		return searchtest.Hits(t, dir, []query.Term{{Weight: 1, Image: imagePath}}, [][]float32{res[0].Embedding}, k, minScore)
 	}
-	v, err := query.Vector(terms, embs)
+	terms := searchtest.TextTerms(t, q)
+	texts := make([]string, len(terms))
+	for i, term := range terms {
+		texts[i] = term.Text
+	}
+	embs, err := eng.Model().EncodeTexts(ctx, texts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := index.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	o := index.SearchOptions{K: k}
-	if minScore != nil {
-		o.MinScore, o.HasMinScore = *minScore, true
-	}
-	hits, err := ix.Search(v, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hits
+	return searchtest.Hits(t, dir, terms, embs, k, minScore)
 }
 
 type apiHit struct {
