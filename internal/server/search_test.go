@@ -593,28 +593,20 @@ func TestIndexGrowsWhileServed(t *testing.T) {
 			}
 		}()
 	}
-	w, err := index.OpenWriter(dir, index.Options{Model: searchModel})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var texts []string
 	for i := range 30 {
-		s := fmt.Sprintf("new %d", i)
-		if err := w.Add(index.Item{Text: s, IsText: true}, textVector(s)); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		texts = append(texts, fmt.Sprintf("new %d", i))
+	}
+	searchtest.CommitTexts(t, dir, searchModel, texts, textVector, func(i int, s string) {
 		committed.Store(int64(i + 1))
 		// A search started now must see it.
 		got := searchOK(t, ts.URL, map[string]any{"query": s, "k": 1})
 		if deref(got.Data[0].Text) != s {
 			t.Fatalf("after committing %q the best result is %+v", s, got.Data[0])
 		}
-	}
+	})
 	close(stop)
 	wg.Wait()
-	w.Close()
 	if failures.Load() > 0 {
 		t.Fatalf("%d failed searches", failures.Load())
 	}

@@ -270,28 +270,23 @@ func TestSearchUnderLoadWhileIndexGrows(t *testing.T) {
 			}
 		}()
 	}
-	w, err := index.OpenWriter(dir, index.Options{Model: refModelInfo})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var texts []string
 	for i := range 8 {
-		s := fmt.Sprintf("new catalogue item number %d", i)
+		texts = append(texts, fmt.Sprintf("new catalogue item number %d", i))
+	}
+	embed := func(s string) []float32 {
 		embs, err := eng.Model().EncodeTexts(context.Background(), []string{s})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Add(index.Item{Text: s, IsText: true}, embs[0]); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		return embs[0]
+	}
+	searchtest.CommitTexts(t, dir, refModelInfo, texts, embed, func(_ int, s string) {
 		got, status, raw := postSearch(t, url, "", map[string]any{"query": s, "k": 1, "kind": "texts"})
 		if status != 200 || len(got) != 1 || got[0].Text == nil || *got[0].Text != s {
 			t.Fatalf("after committing %q: %d %s", s, status, raw)
 		}
-	}
-	w.Close()
+	})
 	stop.Store(true)
 	wg.Wait()
 	if failures.Load() > 0 || requests.Load() < 10 {

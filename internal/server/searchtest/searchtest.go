@@ -47,3 +47,24 @@ func Hits(t testing.TB, dir string, terms []query.Term, embs [][]float32, k int,
 	}
 	return hits
 }
+
+// CommitTexts adds the texts to the index in dir one commit each, as
+// another `embed -o` run would while the index is served, and calls
+// committed after each commit.
+func CommitTexts(t testing.TB, dir string, model index.ModelInfo, texts []string, embed func(string) []float32, committed func(i int, text string)) {
+	t.Helper()
+	w, err := index.OpenWriter(dir, index.Options{Model: model})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for i, s := range texts {
+		if err := w.Add(index.Item{Text: s, IsText: true}, embed(s)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		committed(i, s)
+	}
+}
