@@ -334,11 +334,12 @@
         const frag = document.createDocumentFragment();
         for (const end = Math.min(to, j + n); j < end; j++) frag.appendChild(card(shown[j]));
         grid.appendChild(frag);
-        if (j < to) setTimeout(() => chunk(60), 0);
+        // The rest after the next frame, so that frame shows the first ones.
+        if (j < to) requestAnimationFrame(() => setTimeout(() => chunk(42), 0));
         else delete grid.dataset.busy;
       };
       grid.dataset.busy = "1";
-      chunk(36);
+      chunk(30);
     }
     let renderJob = 0;
 
