@@ -412,7 +412,7 @@ func parseID(id string) (name, chunk string, row int, ok bool) {
 	}
 	c, err1 := strconv.Atoi(id[i+1 : j])
 	r, err2 := strconv.Atoi(id[j+1:])
-	if err1 != nil || err2 != nil || c < 0 || r < 0 {
+	if err1 != nil || err2 != nil || c < 0 || r < 0 || i == 0 {
 		return "", "", 0, false
 	}
 	name, chunk = id[:i], fmt.Sprintf("emb-%05d.npy", c)
