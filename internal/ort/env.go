@@ -119,12 +119,5 @@ func (e *Env) Library() ortlib.Candidate { return e.lib }
 // Version is the loaded ONNX Runtime's version.
 func (e *Env) Version() string { return e.version }
 
-// Loaded reports the library this process loaded, if any.
-func Loaded() (ortlib.Candidate, string, bool) {
-	envMu.Lock()
-	defer envMu.Unlock()
-	return envLib, envVer, envLoaded
-}
-
 // ErrNotInitialized is returned by session constructors called before Acquire.
 var ErrNotInitialized = errors.New("ONNX Runtime is not initialised")
