@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -108,13 +109,75 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 	)
 	finishTree(root)
 	registerCompletions(root, f)
+	cobra.AddTemplateFunc("globalFlags", globalFlagUsages)
+	root.SetUsageTemplate(usageTemplate)
 	return root
 }
+
+// globalsUsed says which global flags a command (and its subcommands) acts
+// on; help shows only those. Commands not listed use them all.
+var globalsUsed = map[string][]string{
+	"tokenize":   {"model", "variant", "offline", "quiet"},
+	"preprocess": {"model", "variant", "offline", "quiet"},
+	"index":      {"threads", "quiet"},
+	"model":      {"model", "variant", "offline", "quiet"},
+	"runtime":    {"ort-lib", "offline", "quiet"},
+	"data":       {"offline", "quiet"},
+	"version":    {"ort-lib"},
+	"synth":      {},
+	"completion": {},
+	"help":       {},
+}
+
+// globalFlagUsages is the "Global Flags" section of a command's help.
+func globalFlagUsages(c *cobra.Command) string {
+	top := c
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	used, listed := globalsUsed[top.Name()]
+	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+	c.InheritedFlags().VisitAll(func(fl *pflag.Flag) {
+		if !listed || slices.Contains(used, fl.Name) || fl.Name == "help" {
+			fs.AddFlag(fl)
+		}
+	})
+	return strings.TrimRight(fs.FlagUsages(), " \n")
+}
+
+// usageTemplate is cobra's, with the global flags filtered and the exit
+// statuses once, on one line.
+var usageTemplate = `Usage:{{if .Runnable}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.CommandPath}} [command]{{end}}{{if gt (len .Aliases) 0}}
+
+Aliases:
+  {{.NameAndAliases}}{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Available Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{with globalFlags .}}
+
+Global Flags:
+{{.}}{{end}}{{if .HasHelpSubCommands}}
+
+Additional help topics:{{range .Commands}}{{if .IsAdditionalHelpTopicCommand}}
+  {{rpad .CommandPath .CommandPathPadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}
+
+Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}{{if .Runnable}}
+
+` + exitStatusHelp + `{{end}}
+`
 
 // finishTree applies the rules every command shares: argument errors are
 // usage errors (exit 2), a parent given an unknown subcommand says so (with
 // a suggestion) instead of printing help and succeeding, and help ends
-// with the exit statuses.
+// with the exit statuses (see usageTemplate).
 func finishTree(c *cobra.Command) {
 	if c.HasSubCommands() && c.HasParent() {
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -122,6 +185,9 @@ func finishTree(c *cobra.Command) {
 				return nil
 			}
 			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 			}
@@ -138,13 +204,6 @@ func finishTree(c *cobra.Command) {
 			}
 			return nil
 		}
-	}
-	if !strings.Contains(c.Long, "EXIT STATUS") && c.Runnable() {
-		long := c.Long
-		if long == "" {
-			long = c.Short
-		}
-		c.Long = strings.TrimRight(long, "\n") + "\n\n" + exitStatusHelp
 	}
 	for _, sub := range c.Commands() {
 		finishTree(sub)
@@ -170,23 +229,28 @@ func flagError(cmd *cobra.Command, err error) error {
 	return &ExitError{Code: ExitUsage, Err: errors.New(msg)}
 }
 
-// editDistance is the Levenshtein distance of two short names.
+// editDistance counts the edits between two short names, a swap of
+// neighbours being one edit (the commonest typo: --lables).
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev = cur
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
