@@ -173,7 +173,7 @@ func (o *BenchAccuracyOptions) prepareDataset() (*bench.Dataset, bench.LabelsMap
 		}
 	}
 	if classes, items := ds.DropRare(o.MinCount); classes > 0 {
-		f.Warnf("--min-count %d dropped %d classes (%d items)", o.MinCount, classes, items)
+		f.Warnf("--min-count %d dropped %s (%s)", o.MinCount, plural(classes, "class"), plural(items, "item"))
 	}
 	if len(ds.Items) == 0 {
 		return nil, nil, fmt.Errorf("no item left to evaluate after --min-count %d", o.MinCount)
@@ -205,6 +205,13 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 			}
 		}
 		o.sweepEntries = entries
+	}
+	for _, out := range []struct{ flag, path string }{{"--out", o.Out}, {"--plot", o.Plot}, {"--predictions", o.Predictions}} {
+		if out.path != "" {
+			if err := bench.CheckOutputPath(out.path); err != nil {
+				return fmt.Errorf("%s: %w", out.flag, err)
+			}
+		}
 	}
 	ds, lm, err := o.prepareDataset()
 	if err != nil {
@@ -247,25 +254,28 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 		if err != nil {
 			return err
 		}
-		return finishReport(f, format, o.Out, sr, sr.WriteTable, skipped)
+		return finishReport(f, format, o.Out, sr, sr.WriteTable, skipped, nil)
 	}
 	rep, mt, err := acc.Report(meta)
 	if err != nil {
 		return err
 	}
+	// A file that cannot be written after all fails the run, but only
+	// after the report is printed: the evaluation is not lost.
+	var writeErr error
 	if o.Predictions != "" {
 		if err := bench.WritePredictions(o.Predictions, acc.Predictions); err != nil {
-			return fmt.Errorf("--predictions: %w", err)
+			writeErr = fmt.Errorf("--predictions: %w", err)
 		}
 	}
 	if o.Plot != "" {
 		title := fmt.Sprintf("%s: accuracy %.4f, n=%d (rows: truth, row-normalised)", o.Dataset, mt.Accuracy, mt.N)
-		if err := bench.WriteConfusionPNGFile(o.Plot, mt.Confusion, title); err != nil {
-			return fmt.Errorf("--plot: %w", err)
+		if err := bench.WriteConfusionPNGFile(o.Plot, mt.Confusion, title); err != nil && writeErr == nil {
+			writeErr = fmt.Errorf("--plot: %w", err)
 		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
-	return finishReport(f, format, o.Out, rep, rep.WriteTable, skipped)
+	return finishReport(f, format, o.Out, rep, rep.WriteTable, skipped, writeErr)
 }
 
 // benchProgress is a run's progress bar on a terminal (nil elsewhere).
@@ -279,14 +289,9 @@ func benchProgress(f *Factory, what string, total, batch int) (*progressbar.Prog
 	return bar, run
 }
 
-// finishReport writes --out, prints the report, and applies the exit rules:
+// finishReport prints the report, writes --out, and applies the exit rules:
 // skipped items make the run partial (3) although the report is complete.
-func finishReport(f *Factory, format output.Format, out string, v any, table func(io.Writer) error, skipped int) error {
-	if out != "" {
-		if err := bench.WriteJSONFile(out, v); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-	}
+func finishReport(f *Factory, format output.Format, out string, v any, table func(io.Writer) error, skipped int, writeErr error) error {
 	var err error
 	if format == output.JSON {
 		err = bench.WriteJSON(f.IO.Out, v)
@@ -296,18 +301,20 @@ func finishReport(f *Factory, format output.Format, out string, v any, table fun
 	if err != nil && !output.IsClosedPipe(err) {
 		return err
 	}
+	if out != "" {
+		if err := bench.WriteJSONFile(out, v); err != nil && writeErr == nil {
+			writeErr = fmt.Errorf("--out: %w", err)
+		}
+	}
+	if writeErr != nil {
+		return writeErr
+	}
 	if skipped > 0 {
 		return &ExitError{Code: ExitPartial, Err: fmt.Errorf("%s skipped (named above); the metrics leave them out", plural(skipped, "item"))}
 	}
 	return nil
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
 
 // BenchSpeedOptions are `bench speed`'s flags.
 type BenchSpeedOptions struct {

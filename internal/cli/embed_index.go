@@ -431,6 +431,6 @@ func reportIndexRun(f *Factory, dir string, w *index.Writer, st indexRunStats) {
 		return // Close reports it
 	}
 	m := w.Manifest()
-	f.Warnf("%s: %d added, %d replaced, %d removed, %d unchanged, %d texts added; %d items, %d garbage rows",
-		dir, st.added, st.replaced, st.removed, st.unchanged, st.texts, m.Items(), m.Garbage())
+	f.Warnf("%s: %d added, %d replaced, %d removed, %d unchanged, %s added; %s, %s",
+		dir, st.added, st.replaced, st.removed, st.unchanged, plural(st.texts, "text"), plural(m.Items(), "item"), plural(m.Garbage(), "garbage row"))
 }

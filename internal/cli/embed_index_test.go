@@ -83,7 +83,7 @@ func idxRead(t *testing.T, dir string) map[string]idxEntry {
 	return out
 }
 
-var idxRunSummary = regexp.MustCompile(`(\d+) added, (\d+) replaced, (\d+) removed, (\d+) unchanged, (\d+) texts added; (\d+) items, (\d+) garbage`)
+var idxRunSummary = regexp.MustCompile(`(\d+) added, (\d+) replaced, (\d+) removed, (\d+) unchanged, (\d+) texts? added; (\d+) items?, (\d+) garbage rows?`)
 
 // idxSummary parses embed -o's closing note into its seven numbers.
 func idxSummary(t *testing.T, stderr string) [7]int {

@@ -80,3 +80,15 @@ func ExitCode(err error) int {
 	}
 	return ExitFatal
 }
+
+// plural is "1 item", "2 items", "3 indexes": counts in messages.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	switch {
+	case strings.HasSuffix(noun, "s"), strings.HasSuffix(noun, "x"), strings.HasSuffix(noun, "ch"), strings.HasSuffix(noun, "sh"):
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -616,7 +616,7 @@ func modelRmRun(o *ModelRmOptions) error {
 	if err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%d snapshot(s)", len(res.Commits))
+	what := plural(len(res.Commits), "snapshot")
 	if res.Whole {
 		what += ", the whole repo"
 	}

@@ -1,8 +1,16 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/iostreams"
+	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/internal/synth"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 // Issue 14, defect 1: known devices fall back with one fashionclip warning
@@ -81,5 +89,64 @@ func TestHelpShowsApplicableGlobalsAndExitStatusOnce(t *testing.T) {
 		if strings.Count(r.stdout, "EXIT STATUS") != 1 {
 			t.Errorf("%v --help: EXIT STATUS %d times", tc.cmd, strings.Count(r.stdout, "EXIT STATUS"))
 		}
+	}
+}
+
+// Issue 14, defect 6: an output path under a missing folder fails before
+// the dataset or the model is loaded, naming the path.
+func TestBenchChecksOutputPathsFirst(t *testing.T) {
+	missing := t.TempDir() + "/no/such"
+	for _, flag := range []string{"--out", "--plot", "--predictions"} {
+		r := runCLI(t, false, "", nil, "bench", "accuracy", "--dataset", "folder", "--data", "/nonexistent-dataset", flag, missing+"/x")
+		if r.code != ExitFatal || !strings.Contains(r.stderr, flag+": "+missing+"/x") || strings.Contains(r.stderr, "nonexistent-dataset") {
+			t.Errorf("%s: exit %d, stderr %q", flag, r.code, r.stderr)
+		}
+	}
+}
+
+// When a report file cannot be written after all, the report is still printed.
+func TestFinishReportPrintsBeforeFailing(t *testing.T) {
+	io, _, out, _ := iostreams.Test()
+	f := NewFactory(io, func(string) string { return "" })
+	rep := &bench.Report{Dataset: "folder", Templates: []string{"{}"}}
+	err := finishReport(f, output.JSON, t.TempDir()+"/gone/report.json", rep, rep.WriteTable, 0, nil)
+	if err == nil || !strings.Contains(err.Error(), "--out") || !strings.Contains(out.String(), `"dataset": "folder"`) {
+		t.Fatalf("err %v, stdout %q", err, out)
+	}
+}
+
+// Issue 14, defect 9: a search whose recorded model folder moved says so
+// instead of falling back to the Hub's default model.
+func TestSearchRecordedModelFolderGone(t *testing.T) {
+	testutil.ORTLibrary(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	if err := synth.Write(model, "combined", synth.Tiny()); err != nil {
+		t.Fatal(err)
+	}
+	idx := filepath.Join(dir, "idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", "red dress", "-o", idx); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	if err := os.Rename(model, model+"-moved"); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, false, "", map[string]string{"HF_HUB_OFFLINE": "1"}, "search", idx, "dress")
+	if r.code != ExitFatal || !strings.Contains(r.stderr, model+", which is gone") || !strings.Contains(r.stderr, "--model") || strings.Contains(r.stderr, "Hub") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "search", idx, "dress", "-m", model+"-moved"); r.code != 0 {
+		t.Errorf("with --model: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 11: binary output is refused on a terminal.
+func TestPreprocessRefusesBinaryOnATerminal(t *testing.T) {
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	if r := runCLI(t, true, "", nil, "preprocess", img, "-o", "-"); r.code != ExitUsage || !strings.Contains(r.stderr, "terminal") {
+		t.Errorf("tty: exit %d, %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "preprocess", img, "-o", "-"); r.code != 0 || !strings.HasPrefix(r.stdout, "\x93NUMPY") {
+		t.Errorf("pipe: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -45,6 +45,9 @@ FashionCLIP's, are used without touching the network.`,
 			if opts.Out == "" {
 				return UsageError("-o OUT.npy is required")
 			}
+			if opts.Out == "-" && f.IO.IsStdoutTTY() {
+				return UsageError("-o - would write binary .npy data to the terminal: redirect stdout (> x.npy) or give -o FILE")
+			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -122,9 +122,10 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
 		if man.Model.Folder != "" {
-			if _, err := os.Stat(man.Model.Folder); err == nil {
-				ref = man.Model.Folder
+			if _, err := os.Stat(man.Model.Folder); err != nil {
+				return fmt.Errorf("index %s was made with the model folder %s, which is gone; fix: pass --model with that model's new folder", o.Index, man.Model.Folder)
 			}
+			ref = man.Model.Folder
 		}
 		if ref == "" && man.Model.Repo != "" {
 			ref = man.Model.Repo
