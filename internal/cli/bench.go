@@ -315,7 +315,6 @@ func finishReport(f *Factory, format output.Format, out string, v any, table fun
 	return nil
 }
 
-
 // BenchSpeedOptions are `bench speed`'s flags.
 type BenchSpeedOptions struct {
 	f         *Factory
