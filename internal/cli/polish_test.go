@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/graphcache"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/synth"
@@ -148,5 +149,37 @@ func TestPreprocessRefusesBinaryOnATerminal(t *testing.T) {
 	}
 	if r := runCLI(t, false, "", nil, "preprocess", img, "-o", "-"); r.code != 0 || !strings.HasPrefix(r.stdout, "\x93NUMPY") {
 		t.Errorf("pipe: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 14: derived graphs are listed with their size, and
+// prune removes those whose model file is gone.
+func TestCacheInfoAndPrune(t *testing.T) {
+	cache := t.TempDir()
+	env := map[string]string{"FASHIONCLIP_CACHE": cache}
+	src := filepath.Join(t.TempDir(), "model.onnx")
+	os.WriteFile(src, []byte("graph"), 0o644)
+	gc, _ := graphCache(NewFactory(nil, testGetenv(t, env)))
+	for _, source := range []string{src, "/gone/model.onnx"} {
+		key := "file-gone"
+		if source == src {
+			key, _ = graphcache.SourceKey(src)
+		}
+		if _, _, err := gc.Build(key, graphcache.Meta{Source: source, Recipe: "split-v1"}, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "text.onnx"), make([]byte, 2000), 0o644)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runCLI(t, false, "", env, "cache", "info", "-f", "json")
+	if r.code != 0 || strings.Count(r.stdout, `"stale":true`) != 1 || strings.Count(r.stdout, `"stale":false`) != 1 {
+		t.Fatalf("info: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, false, "", env, "cache", "prune")
+	if r.code != 0 || !strings.Contains(r.stderr, "removed 1 stale entry, 2.") {
+		t.Fatalf("prune: exit %d %s", r.code, r.stderr)
+	}
+	if entries, _ := gc.Entries(); len(entries) != 1 || entries[0].Meta.Source != src {
+		t.Fatalf("left %+v", entries)
 	}
 }

@@ -143,7 +143,7 @@ func TestServeInProcess(t *testing.T) {
 	model := tinyModel(t)
 	ios, _, _, errOut := iostreams.Test()
 	env := map[string]string{EnvModel: model, EnvAPIKey: "k3y"}
-	f := NewFactory(ios, func(k string) string { return env[k] })
+	f := NewFactory(ios, testGetenv(t, env))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrs := make(chan net.Addr, 1)
@@ -241,7 +241,7 @@ func TestServeAddressInUse(t *testing.T) {
 func TestServeBinarySIGTERM(t *testing.T) {
 	model := tinyModel(t)
 	cmd := exec.Command(buildBinary(t), "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), EnvModel+"="+model)
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,8 @@ func TestMain(m *testing.M) {
 		log.Fatal(err)
 	}
 	modelDir = dir
+	// Graphs cut from the model go to a scratch cache, not the user's.
+	os.Setenv("FASHIONCLIP_CACHE", filepath.Join(dir, "cache"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
