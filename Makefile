@@ -14,7 +14,7 @@ export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
 DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
 
-.PHONY: all build ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
+.PHONY: all build install ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
 
 all: build
 
@@ -24,6 +24,18 @@ bin/fashionclip: ort deps FORCE
 	@mkdir -p bin
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/fashionclip ./cmd/fashionclip
 	@cp -f $(ORT_LIB) bin/libonnxruntime.so.1
+	@echo "built bin/fashionclip (ONNX Runtime beside it); run it as bin/fashionclip, or 'make install' (PREFIX=$(PREFIX)) to put it on your PATH"
+
+# Install the binary with ONNX Runtime beside it, where it finds the library
+# with no variable set. No network: what `make build` made is copied.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install:
+	@test -x bin/fashionclip || { echo "run 'make build' first"; exit 1; }
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 bin/fashionclip "$(DESTDIR)$(PREFIX)/bin/fashionclip"
+	install -m 0644 bin/libonnxruntime.so.1 "$(DESTDIR)$(PREFIX)/bin/libonnxruntime.so.1"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/fashionclip; make sure $(PREFIX)/bin is on your PATH"
 
 FORCE:
 
