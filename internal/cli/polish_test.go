@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -182,4 +184,31 @@ func TestCacheInfoAndPrune(t *testing.T) {
 	if entries, _ := gc.Entries(); len(entries) != 1 || entries[0].Meta.Source != src {
 		t.Fatalf("left %+v", entries)
 	}
+}
+
+// `help environment` names every variable the program reads.
+func TestHelpEnvironmentListsEveryVariable(t *testing.T) {
+	r := runCLI(t, false, "", nil, "help", "environment")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	testOnly := map[string]bool{"FASHIONCLIP_BENCH_MODEL": true, "FASHIONCLIP_HUB_TEST_CHILD": true,
+		"FASHIONCLIP_INDEX_CRASH_DIR": true, "FASHIONCLIP_INDEX_CRASH_SEED": true, "FASHIONCLIP_SYNTH_FULL": true}
+	name := regexp.MustCompile(`"((?:FASHIONCLIP|HF|HUGGING_?FACE|TRANSFORMERS|SLURM|JOB)_[A-Z_]+)"`)
+	root := testutil.ModuleRoot(t)
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == "third_party" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, m := range name.FindAllStringSubmatch(string(b), -1) {
+			if !testOnly[m[1]] && !strings.Contains(r.stdout, m[1]) {
+				t.Errorf("%s reads $%s, which help environment does not list", p, m[1])
+			}
+		}
+		return nil
+	})
 }

@@ -108,6 +108,7 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		NewCmdVersion(f, nil),
 		NewCmdSynth(f, nil),
 	)
+	addHelpTopics(root)
 	finishTree(root)
 	registerCompletions(root, f)
 	cobra.AddTemplateFunc("globalFlags", globalFlagUsages)
