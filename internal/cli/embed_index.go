@@ -330,6 +330,9 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	defer func() {
 		if cerr := w.Close(); cerr != nil && (err == nil || errors.Is(err, errSilentInterrupted)) {
 			err = fmt.Errorf("commit index %s: %w", o.Index, cerr)
+		} else if errors.Is(err, errSilentInterrupted) {
+			m := w.Manifest()
+			f.Errorf("interrupted: %s holds %s as committed; rerun the same command to go on", o.Index, plural(m.Items(), "item"))
 		}
 	}()
 

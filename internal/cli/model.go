@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -582,6 +583,7 @@ func fileSize(p string) int64 {
 type ModelRmOptions struct {
 	f   *Factory
 	Ref hub.Ref
+	Yes bool
 }
 
 // NewCmdModelRm builds `fashionclip model rm`.
@@ -608,10 +610,18 @@ removes that snapshot and the blobs no other snapshot uses.`,
 			return modelRmRun(opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation on a terminal")
 	return cmd
 }
 
 func modelRmRun(o *ModelRmOptions) error {
+	if io := o.f.IO; !o.Yes && io.IsStdinTTY() && io.IsStderrTTY() {
+		fmt.Fprintf(io.ErrOut, "Delete %s from the Hugging Face cache (%s)? [y/N] ", o.Ref, o.f.Hub().CacheDir)
+		answer, _ := bufio.NewReader(io.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return errors.New("nothing removed")
+		}
+	}
 	res, err := hub.Remove(o.f.Hub().CacheDir, o.Ref)
 	if err != nil {
 		return err

@@ -1,15 +1,20 @@
 package cli
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fashionclip/fashionclip/internal/bench"
 	"github.com/fashionclip/fashionclip/internal/graphcache"
+	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/synth"
@@ -211,4 +216,75 @@ func TestHelpEnvironmentListsEveryVariable(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Friction: model rm asks on a terminal, unless -y.
+func TestModelRmConfirms(t *testing.T) {
+	for _, tc := range []struct {
+		name, stdin string
+		tty         bool
+		args        []string
+		removed     bool
+	}{
+		{"tty, no", "n\n", true, nil, false},
+		{"tty, yes", "y\n", true, nil, true},
+		{"tty, -y", "", true, []string{"-y"}, true},
+		{"pipe", "", false, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := fakeCache(t, "acme/clip")
+			r := runCLI(t, tc.tty, tc.stdin, map[string]string{"HF_HUB_CACHE": cache}, append([]string{"model", "rm", "acme/clip"}, tc.args...)...)
+			_, err := os.Stat(filepath.Join(cache, "models--acme--clip"))
+			if gone := os.IsNotExist(err); gone != tc.removed || (r.code == 0) != tc.removed {
+				t.Errorf("exit %d, removed %v; want removed %v\n%s", r.code, gone, tc.removed, r.stderr)
+			}
+		})
+	}
+}
+
+// Friction: Ctrl-C in embed -o says how much was committed.
+func TestBinaryEmbedIndexInterruptSaysWhatWasCommitted(t *testing.T) {
+	model := tinyModel(t)
+	dir := manyImages(t, 2000)
+	cmd := exec.Command(buildBinary(t), "embed", ".", "-o", "idx", "--commit-every", "20", "--threads", "1", "--batch-size", "1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if st, err := index.Stat(filepath.Join(dir, "idx")); err == nil && st.Items > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("nothing committed within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("exit %v, want 130; stderr %s", err, errOut.String())
+	}
+	if !regexp.MustCompile(`interrupted: idx holds \d+ items? as committed`).MatchString(errOut.String()) {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
+
+// Friction: an empty search result says so on a terminal.
+func TestSearchNoMatchOnTerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	idx := filepath.Join(dir, "idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", "red dress", "-o", idx); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	r := runCLI(t, true, "", nil, "search", idx, "dress", "-m", model, "--min-score", "1.5")
+	if r.code != 0 || !strings.Contains(r.stderr, "no match") || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }

@@ -241,6 +241,10 @@ func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {
 			err = w.Write(strconv.FormatFloat(r.Score, 'g', -1, 64), p, t)
 		}
 	default:
+		if len(recs) == 0 {
+			f.Errorf("no match")
+			return nil
+		}
 		t := output.NewTableWriter(f.IO.Out, "#", "SCORE", "PATH / TEXT")
 		for i, r := range recs {
 			item := ""
