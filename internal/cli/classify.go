@@ -226,6 +226,7 @@ func classifyRun(cmd *cobra.Command, o *ClassifyOptions) error {
 		return err
 	}
 	defer m.Close()
+	m.Preload(fashionclip.VisionTower) // loads while the labels are embedded
 
 	copts := fashionclip.ClassifierOptions{Templates: o.Templates,
 		ScoreOptions: fashionclip.ScoreOptions{Raw: o.RawScores, TopK: o.TopK, MinScore: o.MinScore, HasMinScore: o.hasMin}}

@@ -207,6 +207,30 @@ func (m *Model) visionSession() (*ort.Session, error) {
 	return m.load(&m.vision, path)
 }
 
+// Tower names one of the model's two encoders.
+type Tower int
+
+// The towers.
+const (
+	TextTower Tower = iota
+	VisionTower
+)
+
+// Preload starts creating the towers' ONNX Runtime sessions in the
+// background, so a program that will need them (classify needs both) loads
+// them side by side, and while it reads its first inputs, instead of one
+// after the other on first use. Errors surface on first use.
+func (m *Model) Preload(towers ...Tower) {
+	for _, t := range towers {
+		switch t {
+		case TextTower:
+			go m.textSession()
+		case VisionTower:
+			go m.visionSession()
+		}
+	}
+}
+
 // Dir is the folder the model was loaded from.
 func (m *Model) Dir() string { return m.source.Dir }
 
