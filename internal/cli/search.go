@@ -15,10 +15,6 @@ import (
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(f *Factory) *cobra.Command { return NewCmdSearch(f, nil) })
-}
-
 // SearchOptions are search's flags and arguments.
 type SearchOptions struct {
 	f      *Factory
@@ -122,26 +118,28 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	}
 	defer ix.Close()
 	man := ix.Manifest()
-	if f.ModelRef == "" && f.Getenv(EnvModel) == "" {
+	ref := ""
+	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
 		if man.Model.Folder != "" {
-			if _, err := os.Stat(man.Model.Folder); err == nil {
-				f.ModelRef = man.Model.Folder
+			if _, err := os.Stat(man.Model.Folder); err != nil {
+				return fmt.Errorf("index %s was made with the model folder %s, which is gone; fix: pass --model with that model's new folder", o.Index, man.Model.Folder)
 			}
+			ref = man.Model.Folder
 		}
-		if f.ModelRef == "" && man.Model.Repo != "" {
-			f.ModelRef = man.Model.Repo
+		if ref == "" && man.Model.Repo != "" {
+			ref = man.Model.Repo
 			if man.Model.Revision != "" {
-				f.ModelRef += "@" + man.Model.Revision
+				ref += "@" + man.Model.Revision
 			}
 		}
 	}
-	m, err := f.LoadModel(ctx, nil)
+	m, err := f.LoadModel(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	info, err := indexModelInfo(f, m)
+	info, err := indexModelInfo(m)
 	if err != nil {
 		return err
 	}
@@ -189,7 +187,7 @@ func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) 
 		}
 		for _, r := range imgRes {
 			if r.Err != nil {
-				return nil, fmt.Errorf("--image %s: %w", r.Path, r.Err)
+				return nil, fmt.Errorf("--image %s: %w", r.Item, r.Err)
 			}
 		}
 	}
@@ -243,6 +241,10 @@ func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {
 			err = w.Write(strconv.FormatFloat(r.Score, 'g', -1, 64), p, t)
 		}
 	default:
+		if len(recs) == 0 {
+			f.Errorf("no match")
+			return nil
+		}
 		t := output.NewTableWriter(f.IO.Out, "#", "SCORE", "PATH / TEXT")
 		for i, r := range recs {
 			item := ""
