@@ -183,11 +183,15 @@ func serveCatalog(tmp string, catalog []string) (string, func(), error) {
 			return "", nil, err
 		}
 	}
-	m, err := fashionclip.Load(modelDir, fashionclip.Options{ORTLibrary: os.Getenv("FASHIONCLIP_ORT_LIB"), CacheDir: filepath.Join(tmp, "graphs")})
+	ctx := context.Background()
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{Library: os.Getenv("FASHIONCLIP_ORT_LIB")})
 	if err != nil {
 		return "", nil, err
 	}
-	ctx := context.Background()
+	m, err := rt.Load(ctx, modelDir, fashionclip.Options{CacheDir: filepath.Join(tmp, "graphs")})
+	if err != nil {
+		return "", nil, err
+	}
 	res, err := m.EncodeImageFiles(ctx, catalog)
 	if err != nil {
 		return "", nil, err
@@ -200,8 +204,8 @@ func serveCatalog(tmp string, catalog []string) (string, func(), error) {
 	}
 	for _, r := range res {
 		if r.Err == nil {
-			st, _ := os.Stat(r.Path)
-			w.Add(index.Item{Path: r.Path, Size: st.Size(), MTime: st.ModTime()}, r.Embedding)
+			st, _ := os.Stat(r.Item)
+			w.Add(index.Item{Path: r.Item, Size: st.Size(), MTime: st.ModTime()}, r.Embedding)
 		}
 	}
 	if err := w.Close(); err != nil {
@@ -226,7 +230,7 @@ func serveCatalog(tmp string, catalog []string) (string, func(), error) {
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { s.Serve(sctx, ln); close(done) }()
-	return "http://" + ln.Addr().String(), func() { cancel(); <-done; x.Close(); m.Close() }, nil
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done; x.Close(); m.Close(); rt.Close() }, nil
 }
 
 // shoot opens url, waits for ready (and then settle, a promise), and saves

@@ -66,11 +66,11 @@ func refIndex(t testing.TB, eng *Engine, dir string, texts []string) []string {
 		if r.Err != nil {
 			continue // the kit has an image or two the decoder refuses on purpose
 		}
-		st, _ := os.Stat(r.Path)
-		if err := w.Add(index.Item{Path: r.Path, Size: st.Size(), MTime: st.ModTime()}, r.Embedding); err != nil {
+		st, _ := os.Stat(r.Item)
+		if err := w.Add(index.Item{Path: r.Item, Size: st.Size(), MTime: st.ModTime()}, r.Embedding); err != nil {
 			t.Fatal(err)
 		}
-		ok = append(ok, r.Path)
+		ok = append(ok, r.Item)
 	}
 	if len(texts) > 0 {
 		embs, err := eng.Model().EncodeTexts(context.Background(), texts)
