@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/internal/source"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
@@ -116,7 +115,7 @@ func embedRun(cmd *cobra.Command, o *EmbedOptions) error {
 	if len(o.Inputs) == 0 {
 		return nil
 	}
-	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, func(r fashionclip.Result[source.Item]) error {
+	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, func(r fashionclip.Result[*imageItem]) error {
 		rec := imageEmbedding{Path: r.Item.Path, Embedding: r.Embedding}
 		if r.Err != nil {
 			rec.Error = r.Err.Error()

@@ -385,7 +385,7 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 			}
 		}
 		total := func(bar *progressbar.ProgressBar) { bar.ChangeMax(len(plan.todo)) }
-		run, err = encodeItems(ctx, f, m, items, total, func(r fashionclip.Result[source.Item]) error {
+		run, err = encodeItems(ctx, f, m, o.In, items, total, func(r fashionclip.Result[*imageItem]) error {
 			key := index.PathKey(r.Item.Path)
 			if r.Err != nil {
 				w.Remove(key) // the file changed into something unreadable: its old row is stale

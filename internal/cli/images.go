@@ -13,6 +13,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/source"
+	"github.com/fashionclip/fashionclip/internal/thumbnail"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
@@ -24,6 +25,8 @@ type InputFlags struct {
 	BatchSize  int
 	FastDecode bool
 	MaxPixels  int64
+
+	thumbnails int // edge of the thumbnails to make (0: none)
 }
 
 // bind adds the flags; walk is false for commands that take no paths.
@@ -68,24 +71,37 @@ type imageRun struct {
 	ok, failed int
 }
 
-// loadItem is the stream's loader for walked inputs: an input the walk
-// could not use fails as itself.
-func loadItem(ctx context.Context, m *fashionclip.Model, it source.Item, dst []float32) ([]float32, error) {
-	if it.Err != nil {
-		return nil, it.Err
+// imageItem is one walked input on its way through the stream, with what
+// the loader made besides the tensor.
+type imageItem struct {
+	source.Item
+	Thumb []byte // a small JPEG, when asked for (HTML reports)
+}
+
+// loader is the stream's loader for walked inputs: an input the walk could
+// not use fails as itself. thumbs > 0 also makes a thumbnail of that edge.
+func loader(thumbs int, maxPixels int64) fashionclip.LoadFunc[*imageItem] {
+	return func(ctx context.Context, m *fashionclip.Model, it *imageItem, dst []float32) ([]float32, error) {
+		if it.Err != nil {
+			return nil, it.Err
+		}
+		data, err := os.ReadFile(it.Path)
+		if err != nil {
+			return nil, err
+		}
+		px, err := m.Preprocessor().Reuse(dst, data)
+		if err == nil && thumbs > 0 {
+			it.Thumb, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: thumbs, MaxPixels: maxPixels})
+		}
+		return px, err
 	}
-	data, err := os.ReadFile(it.Path)
-	if err != nil {
-		return nil, err
-	}
-	return m.Preprocessor().Reuse(dst, data)
 }
 
 // encodeItems streams items through the model and calls sink for every
 // result, in input order, with a progress bar on a terminal (total: how
 // many items will come, -1 unknown). Failed inputs are named on stderr.
-func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, items iter.Seq[source.Item], total func(*progressbar.ProgressBar),
-	sink func(fashionclip.Result[source.Item]) error) (imageRun, error) {
+func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, in InputFlags, items iter.Seq[source.Item], total func(*progressbar.ProgressBar),
+	sink func(fashionclip.Result[*imageItem]) error) (imageRun, error) {
 	var bar *progressbar.ProgressBar
 	if f.IO.ShowProgress() {
 		bar = imageProgress(f, "images", -1)
@@ -95,7 +111,15 @@ func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, items it
 	}
 	var run imageRun
 	var err error
-	for r, ferr := range fashionclip.Encode(ctx, m, items, loadItem, fashionclip.StreamOptions{Workers: f.ThreadBudget()}) {
+	wrapped := func(yield func(*imageItem) bool) {
+		for it := range items {
+			if !yield(&imageItem{Item: it}) {
+				return
+			}
+		}
+	}
+	load := loader(in.thumbnails, in.MaxPixels)
+	for r, ferr := range fashionclip.Encode(ctx, m, wrapped, load, fashionclip.StreamOptions{Workers: f.ThreadBudget()}) {
 		if ferr != nil {
 			err = ferr
 			break
@@ -133,7 +157,7 @@ func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, items it
 
 // forEachImage walks the command-line inputs and streams them (see encodeItems).
 func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []string, in InputFlags,
-	sink func(fashionclip.Result[source.Item]) error) (imageRun, error) {
+	sink func(fashionclip.Result[*imageItem]) error) (imageRun, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	walkOpts := in.sourceOptions(f, source.Shard{})
@@ -145,7 +169,7 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 			}
 		}
 	}
-	run, err := encodeItems(ctx, f, m, items, func(bar *progressbar.ProgressBar) { countForETA(ctx, bar, args, walkOpts) }, sink)
+	run, err := encodeItems(ctx, f, m, in, items, func(bar *progressbar.ProgressBar) { countForETA(ctx, bar, args, walkOpts) }, sink)
 	cancel()
 	if werr := <-walkErr; err == nil && werr != nil && !errors.Is(werr, context.Canceled) {
 		err = werr

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/query"
+	"github.com/fashionclip/fashionclip/internal/report"
+	"github.com/fashionclip/fashionclip/internal/thumbnail"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
@@ -26,6 +29,9 @@ type SearchOptions struct {
 	MinScore    float64
 	HasMinScore bool
 	Format      string
+	// Report is --report FILE (HTML); Paths prints bare image paths.
+	Report string
+	Paths  bool
 	// Terms is the parsed query: --image terms first, then the positional ones.
 	Terms []query.Term
 }
@@ -79,10 +85,15 @@ Without --model, the model recorded in the index is used.`,
 	fl.IntVarP(&opts.TopK, "top-k", "k", 10, "number of results")
 	fl.Float64Var(&opts.MinScore, "min-score", 0, "drop results with a cosine below this")
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
+	fl.StringVar(&opts.Report, "report", "", "also write the results as an HTML page with thumbnails")
+	fl.BoolVar(&opts.Paths, "paths", false, "print bare image paths, one per line (for | xargs feh); texts are left out")
 	return cmd
 }
 
 func (o *SearchOptions) validate() error {
+	if o.Paths && o.Format != "" {
+		return UsageError("--paths prints bare paths: it does not mix with --format")
+	}
 	if o.TopK < 1 {
 		return UsageError("--top-k must be at least 1")
 	}
@@ -160,7 +171,42 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Report != "" {
+		if err := writeSearchReport(o, hits); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+	}
+	if o.Paths {
+		for _, h := range hits {
+			if !h.Item.IsText {
+				if _, err := fmt.Fprintln(f.IO.Out, h.Item.Path); err != nil {
+					return quietPipe(err)
+				}
+			}
+		}
+		return nil
+	}
 	return writeSearchHits(f, format, hits)
+}
+
+// writeSearchReport writes the hits as an HTML page, with a thumbnail of
+// each image that still decodes.
+func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
+	out := make([]report.SearchHit, len(hits))
+	for i, h := range hits {
+		out[i] = report.SearchHit{Path: h.Item.Path, Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
+		if !h.Item.IsText {
+			if data, err := os.ReadFile(h.Item.Path); err == nil {
+				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
+			}
+		}
+	}
+	q := strings.Join(o.Query, " ")
+	for _, img := range o.Images {
+		q = strings.TrimSpace("image " + img + " " + q)
+	}
+	return report.WriteSearch(o.Report, report.SearchInfo{Query: q, Index: o.Index}, out,
+		report.Options{Command: "fashionclip search " + o.Index + " " + q})
 }
 
 // queryVector embeds the terms and combines them.
