@@ -14,7 +14,7 @@ export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
 DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
 
-.PHONY: all build install ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
+.PHONY: all build install screenshots ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
 
 all: build
 
@@ -107,6 +107,12 @@ bench-classify: build
 	@test -f $(VITB32)/model.onnx || bin/fashionclip synth --size vit-b-32 --layout combined --out $(VITB32)
 	bin/fashionclip bench speed --model $(VITB32) --synthetic 200 --quiet
 	bin/fashionclip bench speed --model $(VITB32) --synthetic 200 --fast-decode --quiet
+
+# Screenshots of the HTML report and the search page for docs/, made in
+# headless Chromium with the browser tests' tooling.
+screenshots: ort deps
+	scripts/install-chromium.sh
+	$(GO) run ./scripts/screenshots -out docs
 
 clean:
 	rm -rf bin dist

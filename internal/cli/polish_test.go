@@ -198,7 +198,7 @@ func TestHelpEnvironmentListsEveryVariable(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	testOnly := map[string]bool{"FASHIONCLIP_BENCH_MODEL": true, "FASHIONCLIP_HUB_TEST_CHILD": true,
-		"FASHIONCLIP_INDEX_CRASH_DIR": true, "FASHIONCLIP_INDEX_CRASH_SEED": true, "FASHIONCLIP_SYNTH_FULL": true}
+		"FASHIONCLIP_INDEX_CRASH_DIR": true, "FASHIONCLIP_INDEX_CRASH_SEED": true, "FASHIONCLIP_SYNTH_FULL": true, "FASHIONCLIP_CHROMIUM": true}
 	name := regexp.MustCompile(`"((?:FASHIONCLIP|HF|HUGGING_?FACE|TRANSFORMERS|SLURM|JOB)_[A-Z_]+)"`)
 	root := testutil.ModuleRoot(t)
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
