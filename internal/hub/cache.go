@@ -124,16 +124,20 @@ func keys(m map[string]bool) []string {
 
 // Local finds the variant in the cache without any network: refs/{rev} (or
 // a commit hash given as revision) names the snapshot, which must hold the
-// variant's graphs and a tokenizer. The error lists what is missing and how
-// to fetch it.
+// variant's graphs and a tokenizer. The ErrNotCached error says what is
+// missing; its Ref and Variant are what a pull would need.
 func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 	if _, err := VariantSuffix(variant); err != nil {
 		return nil, err
 	}
-	fix := fmt.Sprintf("run `fashionclip model pull %s%s` while online", ref, variantFlag(variant))
+	notCached := func(cause error, format string, args ...any) error {
+		e := newError(ErrNotCached, format, args...).withRef(ref, variant)
+		e.Cause = cause
+		return e
+	}
 	repoDir := c.repoDir(ref.Repo)
 	if _, err := os.Stat(repoDir); err != nil {
-		return nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s); %s", ref.Repo, c.cfg.CacheDir, fix)
+		return nil, notCached(nil, "%s is not in the Hugging Face cache (%s)", ref.Repo, c.cfg.CacheDir)
 	}
 	commit, err := localCommit(repoDir, ref.Revision)
 	if err != nil {
@@ -141,7 +145,7 @@ func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 		if revs := cachedRevisions(repoDir); len(revs) > 0 {
 			msg += " (cached revisions: " + strings.Join(revs, ", ") + ")"
 		}
-		return nil, newError(ErrNotCached, "%s; %s", msg, fix)
+		return nil, notCached(nil, "%s", msg)
 	}
 	dir := snapshotDir(repoDir, commit)
 	have, err := snapshotFiles(dir)
@@ -151,7 +155,7 @@ func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 	sel, err := SelectFiles(keys(have), variant)
 	if err != nil {
 		if errors.Is(err, ErrNoGraph) {
-			return nil, newError(ErrNotCached, "cached snapshot %s of %s is missing the model graphs: %v; %s", short(commit), ref, err, fix)
+			return nil, notCached(err, "cached snapshot %s of %s is missing the model graphs: %v", short(commit), ref, err)
 		}
 		return nil, err
 	}
@@ -160,17 +164,10 @@ func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 		graphDir = sel.Graphs[0][:i+1]
 	}
 	if !hasTokenizer(have, graphDir) {
-		return nil, newError(ErrNotCached, "cached snapshot %s of %s is missing the tokenizer (tokenizer.json, or vocab.json + merges.txt); %s", short(commit), ref, fix)
+		return nil, notCached(nil, "cached snapshot %s of %s is missing the tokenizer (tokenizer.json, or vocab.json + merges.txt)", short(commit), ref)
 	}
 	return &Snapshot{Repo: ref.Repo, Revision: ref.Revision, Commit: commit, Dir: dir,
 		Layout: sel.Kind, Graphs: sel.Graphs, Files: sel.Files}, nil
-}
-
-func variantFlag(v string) string {
-	if v == "" || strings.EqualFold(v, "fp32") {
-		return ""
-	}
-	return " --variant " + v
 }
 
 func short(commit string) string {
@@ -367,7 +364,7 @@ type Removed struct {
 func Remove(cacheDir string, ref Ref) (*Removed, error) {
 	repoDir := filepath.Join(cacheDir, RepoFolderName(ref.Repo))
 	if _, err := os.Stat(repoDir); err != nil {
-		return nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref.Repo, cacheDir)
+		return nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref.Repo, cacheDir).withRef(ref, "")
 	}
 	info, err := scanRepo(repoDir)
 	if err != nil {
@@ -387,7 +384,7 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 	}
 	commit, err := localCommit(repoDir, ref.Revision)
 	if err != nil {
-		return nil, newError(ErrNotCached, "%s@%s is not in the Hugging Face cache (%s)", ref.Repo, ref.Revision, cacheDir)
+		return nil, newError(ErrNotCached, "%s@%s is not in the Hugging Face cache (%s)", ref.Repo, ref.Revision, cacheDir).withRef(ref, "")
 	}
 	res.Commits = []string{commit}
 	if err := os.RemoveAll(snapshotDir(repoDir, commit)); err != nil {
@@ -453,7 +450,7 @@ func (c *Client) LocalSnapshot(ref Ref) (commit, dir string, files []string, err
 	repoDir := c.repoDir(ref.Repo)
 	commit, err = localCommit(repoDir, ref.Revision)
 	if err != nil {
-		return "", "", nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref, c.cfg.CacheDir)
+		return "", "", nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref, c.cfg.CacheDir).withRef(ref, "")
 	}
 	dir = snapshotDir(repoDir, commit)
 	have, err := snapshotFiles(dir)

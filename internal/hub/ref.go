@@ -39,13 +39,13 @@ func ParseRef(s string) (Ref, error) {
 	// The Hub forbids "--" and ".." in names; "--" would also make the cache
 	// folder name ambiguous.
 	if !repoPattern.MatchString(repo) || strings.Contains(repo, "--") || strings.Contains(repo, "..") {
-		return Ref{}, fmt.Errorf("invalid repo id %q: want owner/name[@revision]", s)
+		return Ref{}, newError(ErrInvalidRef, "invalid repo id %q: want owner/name[@revision]", s)
 	}
 	if !explicit {
 		return Ref{Repo: repo, Revision: DefaultRevision}, nil
 	}
 	if err := checkRevision(rev); err != nil {
-		return Ref{}, err
+		return Ref{}, newError(ErrInvalidRef, "%v in %q", err, s)
 	}
 	return Ref{Repo: repo, Revision: rev, Explicit: true}, nil
 }
@@ -89,7 +89,9 @@ func CheckRepoPath(name string) error {
 		}
 	}
 	if bad {
-		return newError(ErrUnsafePath, "refusing repo file name %q: it would escape the snapshot folder", name)
+		e := newError(ErrUnsafePath, "refusing repo file name %q: it would escape the snapshot folder", name)
+		e.File = name
+		return e
 	}
 	return nil
 }
