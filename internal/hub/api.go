@@ -356,11 +356,10 @@ func normalizeETag(s string) string {
 }
 
 func parseSize(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return -1
+	if n, ok := parseDigits(strings.TrimSpace(s)); ok {
+		return n
 	}
-	return n
+	return -1
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -142,7 +142,7 @@ func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 	commit, err := localCommit(repoDir, ref.Revision)
 	if err != nil {
 		msg := fmt.Sprintf("%s@%s is not in the Hugging Face cache (%s): no refs/%s", ref.Repo, ref.Revision, repoDir, ref.Revision)
-		if revs := cachedRevisions(repoDir); len(revs) > 0 {
+		if revs := refNames(repoDir); len(revs) > 0 {
 			msg += " (cached revisions: " + strings.Join(revs, ", ") + ")"
 		}
 		return nil, notCached(nil, "%s", msg)
@@ -177,8 +177,8 @@ func short(commit string) string {
 	return commit
 }
 
-// cachedRevisions lists the refs/ names of a cached repo.
-func cachedRevisions(repoDir string) []string {
+// refNames lists the refs/ names of a cached repo.
+func refNames(repoDir string) []string {
 	var out []string
 	base := filepath.Join(repoDir, "refs")
 	filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
@@ -292,12 +292,52 @@ func List(cacheDir string) ([]CachedRepo, error) {
 	return out, nil
 }
 
+// CachedRepoIDs lists the owner/name ids of the model repos in a hub
+// cache, sorted. Only folder names are read (no snapshot is walked), so it
+// is cheap enough for shell completion. A missing cache is empty.
+func CachedRepoIDs(cacheDir string) ([]string, error) {
+	entries, err := os.ReadDir(cacheDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if id, ok := repoFromFolderName(e.Name()); ok && e.IsDir() {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// CachedRevisions lists what can follow "repo@" for a cached repo: its
+// refs/ names, then the commits of snapshots no ref names, each sorted.
+// Cheap (two folder reads); nil when the repo is not cached.
+func CachedRevisions(cacheDir, repo string) []string {
+	repoDir := filepath.Join(cacheDir, RepoFolderName(repo))
+	out := refNames(repoDir)
+	named := map[string]bool{}
+	for _, rev := range out {
+		if commit, err := readRef(repoDir, rev); err == nil {
+			named[commit] = true
+		}
+	}
+	snaps, _ := os.ReadDir(filepath.Join(repoDir, "snapshots"))
+	for _, s := range snaps {
+		if s.IsDir() && IsCommitHash(s.Name()) && !named[s.Name()] {
+			out = append(out, s.Name())
+		}
+	}
+	return out
+}
+
 func scanRepo(dir string) (CachedRepo, error) {
-	// models--owner--name: the Hub forbids "--" in names, so the first
-	// separator after the type is the owner's end.
-	r := CachedRepo{Repo: strings.ReplaceAll(strings.TrimPrefix(filepath.Base(dir), "models--"), "--", "/"),
-		Dir: dir, Refs: map[string]string{}}
-	for _, rev := range cachedRevisions(dir) {
+	id, _ := repoFromFolderName(filepath.Base(dir))
+	r := CachedRepo{Repo: id, Dir: dir, Refs: map[string]string{}}
+	for _, rev := range refNames(dir) {
 		if commit, err := readRef(dir, rev); err == nil {
 			r.Refs[rev] = commit
 		}
@@ -356,6 +396,11 @@ type Removed struct {
 	Commits []string `json:"commits"`
 	Whole   bool     `json:"whole_repo"`
 	Freed   int64    `json:"freed_bytes"`
+	// Blobs are the sha256 names of the deleted blobs (LFS files) that no
+	// other repo of the cache still holds. Files derived from a blob and
+	// keyed by its hash (the graphs cut from a combined model.onnx, cached
+	// as graphs/blob-{sha256}) have lost their source and can go too.
+	Blobs []string `json:"blobs,omitempty"`
 }
 
 // Remove deletes a cached repo. Without an explicit revision the whole repo
@@ -371,15 +416,21 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 		return nil, err
 	}
 	res := &Removed{Repo: ref.Repo}
+	var gone []string // blob names deleted
 	if !ref.Explicit {
 		for _, s := range info.Snapshots {
 			res.Commits = append(res.Commits, s.Commit)
+		}
+		blobs, _ := os.ReadDir(filepath.Join(repoDir, "blobs"))
+		for _, b := range blobs {
+			gone = append(gone, b.Name())
 		}
 		res.Whole, res.Freed = true, dirSize(filepath.Join(repoDir, "blobs"))
 		if err := os.RemoveAll(repoDir); err != nil {
 			return nil, err
 		}
 		os.RemoveAll(filepath.Join(cacheDir, ".locks", RepoFolderName(ref.Repo)))
+		res.Blobs = orphanedHashes(cacheDir, ref.Repo, gone)
 		return res, nil
 	}
 	commit, err := localCommit(repoDir, ref.Revision)
@@ -414,6 +465,7 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 		if st, err := b.Info(); err == nil {
 			if os.Remove(filepath.Join(repoDir, "blobs", b.Name())) == nil {
 				res.Freed += st.Size()
+				gone = append(gone, b.Name())
 			}
 		}
 	}
@@ -422,7 +474,38 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 		os.RemoveAll(repoDir)
 		os.RemoveAll(filepath.Join(cacheDir, ".locks", RepoFolderName(ref.Repo)))
 	}
+	res.Blobs = orphanedHashes(cacheDir, ref.Repo, gone)
 	return res, nil
+}
+
+// orphanedHashes keeps, of the deleted blob names, the sha256 ones that no
+// other repo of the cache holds (the same file may live in several repos).
+func orphanedHashes(cacheDir, repo string, gone []string) []string {
+	var others []string
+	entries, _ := os.ReadDir(cacheDir)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "models--") && e.Name() != RepoFolderName(repo) {
+			others = append(others, filepath.Join(cacheDir, e.Name(), "blobs"))
+		}
+	}
+	var out []string
+	for _, name := range gone {
+		if !isHex(name, 64) || name != strings.ToLower(name) {
+			continue
+		}
+		held := false
+		for _, dir := range others {
+			if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() {
+				held = true
+				break
+			}
+		}
+		if !held {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func dirSize(dir string) int64 {

@@ -385,7 +385,8 @@ func (c *Client) getFrom(ctx context.Context, f *os.File, offset int64, t *trans
 	return written, nil
 }
 
-// parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
+// parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*"). It
+// refuses signs, an END before START and a TOTAL that does not hold END.
 func parseContentRange(s string) (start, total int64, ok bool) {
 	s, found := strings.CutPrefix(strings.TrimSpace(s), "bytes ")
 	if !found {
@@ -395,21 +396,31 @@ func parseContentRange(s string) (start, total int64, ok bool) {
 	if !found {
 		return 0, 0, false
 	}
-	a, _, found := strings.Cut(rng, "-")
+	a, b, found := strings.Cut(rng, "-")
 	if !found {
 		return 0, 0, false
 	}
-	start, err := strconv.ParseInt(a, 10, 64)
-	if err != nil {
+	start, okA := parseDigits(a)
+	end, okB := parseDigits(b)
+	if !okA || !okB || end < start {
 		return 0, 0, false
 	}
 	total = -1
 	if tot != "*" {
-		if total, err = strconv.ParseInt(tot, 10, 64); err != nil {
+		if total, ok = parseDigits(tot); !ok || total <= end {
 			return 0, 0, false
 		}
 	}
 	return start, total, true
+}
+
+// parseDigits reads a non-negative decimal with no sign or space.
+func parseDigits(s string) (int64, bool) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 func retryable(err error) bool {

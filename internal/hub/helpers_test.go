@@ -75,7 +75,7 @@ func newTestClient(t *testing.T, srv *hubtest.Server, cache string, extra map[st
 	for k, v := range extra {
 		env[k] = v
 	}
-	c := NewClient(ConfigFromEnv(envFunc(env)))
+	c := NewClient(NewConfig(envFunc(env), false))
 	c.RetryWait = time.Millisecond
 	return c
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -73,6 +74,36 @@ func IsCommitHash(rev string) bool { return commitPattern.MatchString(rev) }
 // RepoFolderName is the cache folder of a model repo: models--owner--name.
 func RepoFolderName(repo string) string {
 	return "models--" + strings.ReplaceAll(repo, "/", "--")
+}
+
+// repoFromFolderName inverts RepoFolderName: id is the repo the folder
+// holds, and valid says whether it is an owner/name id ParseRef accepts
+// (a Python cache may hold models--gpt2, from a legacy id without owner).
+func repoFromFolderName(name string) (id string, valid bool) {
+	rest, ok := strings.CutPrefix(name, "models--")
+	if !ok {
+		return "", false
+	}
+	id = strings.ReplaceAll(rest, "--", "/")
+	_, err := ParseRef(id)
+	return id, err == nil
+}
+
+// SnapshotCommit reads the repo and commit off a Hub cache path: a snapshot
+// folder {cache}/models--owner--name/snapshots/{40-hex commit}, or any path
+// inside one. ok is false for every other path. This names the exact
+// weights a model was loaded from (reports, index manifests).
+func SnapshotCommit(path string) (repo, commit string, ok bool) {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
+	for i := len(parts) - 2; i >= 1; i-- {
+		if parts[i] != "snapshots" || !IsCommitHash(parts[i+1]) {
+			continue
+		}
+		if repo, ok := repoFromFolderName(parts[i-1]); ok {
+			return repo, parts[i+1], true
+		}
+	}
+	return "", "", false
 }
 
 // CheckRepoPath refuses a repo file name that would land outside the
