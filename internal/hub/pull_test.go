@@ -449,9 +449,12 @@ func TestPullRefreshFallsBackToCacheWhenHubIsDown(t *testing.T) {
 	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "could not reach the Hub") {
 		t.Errorf("warnings = %v", snap.Warnings)
 	}
-	if _, err := down.Pull(context.Background(), mustRef(t, "acme/clip"), PullOptions{Variant: "fp16"}); err == nil || errors.Is(err, ErrNotCached) {
-		t.Errorf("uncached variant with the Hub down: err = %v, want the network error", err)
+	_, err = down.Pull(context.Background(), mustRef(t, "acme/clip"), PullOptions{Variant: "fp16"})
+	var he *Error
+	if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNotCached) || !errors.As(err, &he) || he.Endpoint != "http://127.0.0.1:1" || he.Ref.Repo != "acme/clip" {
+		t.Errorf("uncached variant with the Hub down: err = %v (%+v), want ErrUnreachable naming the endpoint and repo", err, he)
 	}
+	noAdvice(t, err)
 }
 
 func TestPullGivesUpOnStalledTransfer(t *testing.T) {
