@@ -267,8 +267,9 @@ type CachedSnapshot struct {
 	Size   int64    `json:"size"`
 }
 
-// List reads every model repo of a hub cache. A missing cache is empty.
-func List(cacheDir string) ([]CachedRepo, error) {
+// repoFolders lists the model repo folders (models--*) of a hub cache,
+// sorted by name. A missing cache has none.
+func repoFolders(cacheDir string) ([]string, error) {
 	entries, err := os.ReadDir(cacheDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -276,12 +277,23 @@ func List(cacheDir string) ([]CachedRepo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []CachedRepo
+	var out []string
 	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, "models--") {
-			continue
+		if e.IsDir() && strings.HasPrefix(e.Name(), "models--") {
+			out = append(out, e.Name())
 		}
+	}
+	return out, nil
+}
+
+// List reads every model repo of a hub cache. A missing cache is empty.
+func List(cacheDir string) ([]CachedRepo, error) {
+	folders, err := repoFolders(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []CachedRepo
+	for _, name := range folders {
 		r, err := scanRepo(filepath.Join(cacheDir, name))
 		if err != nil {
 			return nil, err
@@ -296,16 +308,13 @@ func List(cacheDir string) ([]CachedRepo, error) {
 // cache, sorted. Only folder names are read (no snapshot is walked), so it
 // is cheap enough for shell completion. A missing cache is empty.
 func CachedRepoIDs(cacheDir string) ([]string, error) {
-	entries, err := os.ReadDir(cacheDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	folders, err := repoFolders(cacheDir)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, e := range entries {
-		if id, ok := repoFromFolderName(e.Name()); ok && e.IsDir() {
+	for _, name := range folders {
+		if id, ok := repoFromFolderName(name); ok {
 			out = append(out, id)
 		}
 	}
@@ -482,10 +491,10 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 // other repo of the cache holds (the same file may live in several repos).
 func orphanedHashes(cacheDir, repo string, gone []string) []string {
 	var others []string
-	entries, _ := os.ReadDir(cacheDir)
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "models--") && e.Name() != RepoFolderName(repo) {
-			others = append(others, filepath.Join(cacheDir, e.Name(), "blobs"))
+	folders, _ := repoFolders(cacheDir)
+	for _, name := range folders {
+		if name != RepoFolderName(repo) {
+			others = append(others, filepath.Join(cacheDir, name, "blobs"))
 		}
 	}
 	var out []string

@@ -54,7 +54,7 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opts PullOptions) (*Snapshot
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, ErrUnreachable) {
 			if s, lerr := c.Local(ref, opts.Variant); lerr == nil {
-				s.Warnings = append(s.Warnings, fmt.Sprintf("could not reach the Hub (%v); using cached snapshot %s", err, short(s.Commit)))
+				s.Warnings = append(s.Warnings, fmt.Sprintf("%v; using cached snapshot %s", err, short(s.Commit)))
 				return s, nil
 			}
 		}
