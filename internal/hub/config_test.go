@@ -3,6 +3,7 @@ package hub
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -72,6 +73,13 @@ func TestParseRef(t *testing.T) {
 		{"a--b/c", Ref{}, true},
 		{"../x", Ref{}, true},
 		{"a/..", Ref{}, true},
+		{"0-/0", Ref{}, true}, // fuzzing: models--0---0 read back as 0/-0
+		{"a/-b", Ref{}, true},
+		{".a/b", Ref{}, true},
+		{"a/b.", Ref{}, true},
+		{"_a/b_", Ref{"_a/b_", "main", false}, false},
+		{"a/" + strings.Repeat("n", 96), Ref{"a/" + strings.Repeat("n", 96), "main", false}, false},
+		{"a/" + strings.Repeat("n", 97), Ref{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -28,18 +28,26 @@ func (r Ref) String() string {
 }
 
 var (
-	repoPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// repoPattern is the Hub's rule for owner/name: each part starts and
+	// ends with a letter, digit or underscore. With "--" forbidden too,
+	// the "--" between owner and name in a cache folder is unambiguous
+	// (a name "a-" would make models--a---b, read back as "a/-b").
+	repoPattern   = regexp.MustCompile(`^\w(?:[\w.-]*\w)?/\w(?:[\w.-]*\w)?$`)
 	commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 	// etagPattern keeps an etag usable as one file name in blobs/.
 	etagPattern = regexp.MustCompile(`^[0-9A-Za-z_-][0-9A-Za-z._-]*$`)
 )
 
-// ParseRef parses owner/name[@revision].
+// maxRepoName is the Hub's limit on the name part of a repo id.
+const maxRepoName = 96
+
+// ParseRef parses owner/name[@revision] by the Hub's rules for repo ids.
 func ParseRef(s string) (Ref, error) {
 	repo, rev, explicit := strings.Cut(strings.TrimSpace(s), "@")
 	// The Hub forbids "--" and ".." in names; "--" would also make the cache
 	// folder name ambiguous.
-	if !repoPattern.MatchString(repo) || strings.Contains(repo, "--") || strings.Contains(repo, "..") {
+	_, name, _ := strings.Cut(repo, "/")
+	if !repoPattern.MatchString(repo) || strings.Contains(repo, "--") || strings.Contains(repo, "..") || len(name) > maxRepoName {
 		return Ref{}, newError(ErrInvalidRef, "invalid repo id %q: want owner/name[@revision]", s)
 	}
 	if !explicit {
