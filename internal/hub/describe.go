@@ -111,8 +111,9 @@ func (c *Client) Describe(ctx context.Context, target string, opts DescribeOptio
 	} else if err := c.describeRepo(ctx, target, d); err != nil {
 		return nil, err
 	}
-	d.markNeeded(opts.Variant)
-	if d.Snapshot != "" {
+	// Without the variant's graphs in the listing there is no layout to
+	// find on disk either: one note says so.
+	if d.markNeeded(opts.Variant) && d.Snapshot != "" {
 		d.detectLayout(v, opts.Inspect)
 	}
 	return d, nil
@@ -190,8 +191,9 @@ func (d *Description) listDisk(dir string) error {
 
 func isLowerHex64(s string) bool { return isHex(s, 64) && s == strings.ToLower(s) }
 
-// markNeeded flags the files a pull of the variant takes.
-func (d *Description) markNeeded(variant string) {
+// markNeeded flags the files a pull of the variant takes; false (and a
+// note) when the files hold no graph of the variant.
+func (d *Description) markNeeded(variant string) bool {
 	names := make([]string, len(d.Files))
 	for i, f := range d.Files {
 		names[i] = f.Path
@@ -199,7 +201,7 @@ func (d *Description) markNeeded(variant string) {
 	sel, err := SelectFiles(names, variant)
 	if err != nil {
 		d.Notes = append(d.Notes, err.Error())
-		return
+		return false
 	}
 	needed := map[string]bool{}
 	for _, f := range sel.Files {
@@ -208,6 +210,7 @@ func (d *Description) markNeeded(variant string) {
 	for i := range d.Files {
 		d.Files[i].Needed = needed[d.Files[i].Path]
 	}
+	return true
 }
 
 // detectLayout finds the variant's graphs among the files on disk, by the
