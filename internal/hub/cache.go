@@ -324,8 +324,12 @@ func CachedRepoIDs(cacheDir string) ([]string, error) {
 
 // CachedRevisions lists what can follow "repo@" for a cached repo: its
 // refs/ names, then the commits of snapshots no ref names, each sorted.
-// Cheap (two folder reads); nil when the repo is not cached.
+// Cheap (two folder reads); nil when the repo is not cached or repo is no
+// valid id (completion passes whatever was typed).
 func CachedRevisions(cacheDir, repo string) []string {
+	if ref, err := ParseRef(repo); err != nil || ref.Explicit {
+		return nil
+	}
 	repoDir := filepath.Join(cacheDir, RepoFolderName(repo))
 	out := refNames(repoDir)
 	named := map[string]bool{}

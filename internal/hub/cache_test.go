@@ -171,6 +171,8 @@ func TestCachedRepoIDsAndRevisions(t *testing.T) {
 		{"acme/clip", []string{"main", "v2"}},
 		{"acme/split", []string{hubtest.CommitFor(splitRepo("acme/split"))}}, // pulled by commit: no ref
 		{"acme/none", nil},
+		{"../acme/clip", nil},
+		{"acme/clip@main", nil},
 	}
 	for _, tt := range tests {
 		if got := CachedRevisions(cache, tt.repo); !slices.Equal(got, tt.want) {
