@@ -209,14 +209,14 @@ func (c *Client) Info(ctx context.Context, ref Ref) (*RepoInfo, error) {
 	if len(body) > maxAPIAnswer {
 		return nil, fmt.Errorf("the Hub's answer for %s is larger than %s", ref, FormatBytes(maxAPIAnswer))
 	}
-	return ParseModelInfo(ref, body)
+	return parseModelInfo(ref, body)
 }
 
-// ParseModelInfo reads the Hub's model-info answer
+// parseModelInfo reads the Hub's model-info answer
 // (/api/models/{repo}/revision/{rev}?blobs=true) for ref. It refuses an
 // answer without a commit hash and hashes that are not hex of the right
 // length; a missing or negative size is -1 (unknown).
-func ParseModelInfo(ref Ref, body []byte) (*RepoInfo, error) {
+func parseModelInfo(ref Ref, body []byte) (*RepoInfo, error) {
 	var m apiModel
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("read the Hub's answer for %s: %w", ref, err)

@@ -28,7 +28,7 @@ func isLowerHex(s string, n int) bool { return isHex(s, n) && s == strings.ToLow
 func FuzzParseModelInfo(f *testing.F) {
 	ref := Ref{Repo: "acme/clip", Revision: "main"}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ri, err := ParseModelInfo(ref, body)
+		ri, err := parseModelInfo(ref, body)
 		if err != nil {
 			if ri != nil {
 				t.Fatal("an error with a listing")
@@ -232,7 +232,7 @@ func TestFuzzSeeds(t *testing.T) {
 		if s.name == "empty-object" {
 			continue
 		}
-		if _, err := ParseModelInfo(Ref{Repo: "acme/clip", Revision: "main"}, []byte(s.value)); err != nil {
+		if _, err := parseModelInfo(Ref{Repo: "acme/clip", Revision: "main"}, []byte(s.value)); err != nil {
 			t.Errorf("seed %s: %v", s.name, err)
 		}
 	}
