@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -36,6 +35,10 @@ type Client struct {
 	// FreeSpace reports the free bytes of the file system holding dir;
 	// tests replace it.
 	FreeSpace func(dir string) (uint64, error)
+	// MaxUnsizedFile bounds the download of a file whose size the Hub did
+	// not give (default DefaultMaxUnsizedFile; the free disk space bounds it
+	// too).
+	MaxUnsizedFile int64
 }
 
 // NewClient returns a client for cfg.
@@ -53,7 +56,8 @@ func NewClient(cfg Config) *Client {
 	// Byte ranges and sizes must refer to the stored bytes, not a gzip stream.
 	tr.DisableCompression = true
 	tr.ResponseHeaderTimeout = 60 * time.Second
-	c := &Client{cfg: cfg, endpoint: ep, Parallel: 4, Retries: 4, RetryWait: 500 * time.Millisecond, StallTimeout: time.Minute, FreeSpace: freeSpace}
+	c := &Client{cfg: cfg, endpoint: ep, Parallel: 4, Retries: 4, RetryWait: 500 * time.Millisecond, StallTimeout: time.Minute,
+		FreeSpace: freeSpace, MaxUnsizedFile: DefaultMaxUnsizedFile}
 	c.http = &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("stopped after 10 redirects")
@@ -80,7 +84,9 @@ func (c *Client) CacheDir() string { return c.cfg.CacheDir }
 
 func (c *Client) newRequest(ctx context.Context, method, u string) (*http.Request, error) {
 	if c.cfg.Offline {
-		return nil, newError(ErrOfflineMode, "offline mode (HF_HUB_OFFLINE=1 or --offline) forbids contacting %s", u)
+		e := newError(ErrOfflineMode, "offline mode forbids contacting %s", u)
+		e.Endpoint = c.cfg.Endpoint
+		return nil, e
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
@@ -88,10 +94,32 @@ func (c *Client) newRequest(ctx context.Context, method, u string) (*http.Reques
 	}
 	req.Header.Set("User-Agent", "fashionclip/"+buildinfo.Version)
 	req.Header.Set("Accept-Encoding", "identity")
-	if c.cfg.Token != "" && req.URL.Host == c.endpoint.Host && req.URL.Scheme == c.endpoint.Scheme {
+	if c.sendsToken(req.URL) {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
 	}
 	return req, nil
+}
+
+// sendsToken: the token goes to the Hub's own scheme and host only.
+func (c *Client) sendsToken(u *url.URL) bool {
+	return c.cfg.Token != "" && u.Host == c.endpoint.Host && u.Scheme == c.endpoint.Scheme
+}
+
+// Ping sends a HEAD to the Hub's front page, as a reachability check: the
+// HTTP status and the round-trip time, or an ErrUnreachable (or
+// ErrOfflineMode) error.
+func (c *Client) Ping(ctx context.Context) (status int, rtt time.Duration, err error) {
+	req, err := c.newRequest(ctx, http.MethodHead, c.cfg.Endpoint)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, 0, c.unreachable(err, Ref{})
+	}
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start), nil
 }
 
 // RemoteFile is one file of a repo revision as the Hub API lists it.
@@ -135,16 +163,28 @@ type apiModel struct {
 		Size      *int64 `json:"size"`
 		LFS       *struct {
 			SHA256 string `json:"sha256"`
-			Size   int64  `json:"size"`
+			Size   *int64 `json:"size"`
 		} `json:"lfs"`
 	} `json:"siblings"`
 }
 
-// unreachable explains a failed connection and what to do about it.
-func (c *Client) unreachable(err error) error {
-	return fmt.Errorf("cannot reach the Hub at %s (%w); fix: check the network or proxy (HTTPS_PROXY), "+
-		"set HF_ENDPOINT to a mirror, or pass --model DIR with a local model folder", c.cfg.Endpoint, err)
+// unreachable wraps a failed round trip as ErrUnreachable. A cancelled or
+// expired context is the caller's doing and stays as it is.
+func (c *Client) unreachable(err error, ref Ref) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is in the message already
+	}
+	return &Error{Kind: ErrUnreachable, Ref: ref, Endpoint: c.cfg.Endpoint, Cause: err,
+		Msg: fmt.Sprintf("cannot reach the Hub at %s (%v)", c.cfg.Endpoint, err)}
 }
+
+// maxAPIAnswer bounds the Hub's JSON answers: the model info of a repo with
+// thousands of files is a few MB.
+const maxAPIAnswer = 64 << 20
 
 // Info asks the Hub API for the revision's commit and files (with sizes and
 // LFS checksums: ?blobs=true).
@@ -156,14 +196,29 @@ func (c *Client) Info(ctx context.Context, ref Ref) (*RepoInfo, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, c.unreachable(err)
+		return nil, c.unreachable(err, ref)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.statusError(resp, ref, "")
 	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the Hub's answer for %s: %w", ref, err)
+	}
+	if len(body) > maxAPIAnswer {
+		return nil, fmt.Errorf("the Hub's answer for %s is larger than %s", ref, FormatBytes(maxAPIAnswer))
+	}
+	return parseModelInfo(ref, body)
+}
+
+// parseModelInfo reads the Hub's model-info answer
+// (/api/models/{repo}/revision/{rev}?blobs=true) for ref. It refuses an
+// answer without a commit hash and hashes that are not hex of the right
+// length; a missing or negative size is -1 (unknown).
+func parseModelInfo(ref Ref, body []byte) (*RepoInfo, error) {
 	var m apiModel
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&m); err != nil {
+	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("read the Hub's answer for %s: %w", ref, err)
 	}
 	if !IsCommitHash(m.SHA) {
@@ -174,15 +229,24 @@ func (c *Client) Info(ctx context.Context, ref Ref) (*RepoInfo, error) {
 		ri.Gated = s
 	}
 	for _, s := range m.Siblings {
-		f := RemoteFile{Path: s.RFilename, BlobID: s.BlobID, Size: -1}
-		if s.Size != nil {
+		f := RemoteFile{Path: s.RFilename, Size: -1}
+		if s.Size != nil && *s.Size >= 0 {
 			f.Size = *s.Size
 		}
+		if s.BlobID != "" {
+			if !isHex(s.BlobID, 40) {
+				return nil, fmt.Errorf("the Hub's answer for %s gives %s the blob id %q, not a git hash", ref, s.RFilename, s.BlobID)
+			}
+			f.BlobID = strings.ToLower(s.BlobID)
+		}
 		if s.LFS != nil {
+			if !isHex(s.LFS.SHA256, 64) {
+				return nil, fmt.Errorf("the Hub's answer for %s gives %s the LFS sha256 %q, not 64 hex digits", ref, s.RFilename, s.LFS.SHA256)
+			}
 			f.LFS = true
 			f.SHA256 = strings.ToLower(s.LFS.SHA256)
-			if f.Size < 0 {
-				f.Size = s.LFS.Size
+			if f.Size < 0 && s.LFS.Size != nil && *s.LFS.Size >= 0 {
+				f.Size = *s.LFS.Size
 			}
 		}
 		ri.Files = append(ri.Files, f)
@@ -220,14 +284,19 @@ func (c *Client) head(ctx context.Context, ref Ref, file string) (fileMeta, erro
 		}
 		resp, err := c.noFollow.Do(req)
 		if err != nil {
-			return fileMeta{}, c.unreachable(err)
+			return fileMeta{}, c.unreachable(err, ref)
 		}
 		resp.Body.Close()
 		meta := fileMeta{
 			Linked: resp.Header.Get("X-Linked-Etag") != "",
 			Commit: resp.Header.Get("X-Repo-Commit"),
 			ETag:   normalizeETag(firstNonEmpty(resp.Header.Get("X-Linked-Etag"), resp.Header.Get("ETag"))),
-			Size:   parseSize(firstNonEmpty(resp.Header.Get("X-Linked-Size"), resp.Header.Get("Content-Length"))),
+			Size:   parseSize(resp.Header.Get("X-Linked-Size")),
+		}
+		if meta.Size < 0 && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			// A redirect's Content-Length is the length of the redirect's
+			// own body, not the file's.
+			meta.Size = parseSize(resp.Header.Get("Content-Length"))
 		}
 		switch {
 		case resp.StatusCode >= 300 && resp.StatusCode < 400:
@@ -249,30 +318,34 @@ func (c *Client) head(ctx context.Context, ref Ref, file string) (fileMeta, erro
 	}
 }
 
-// statusError turns a failed reply into a message that says what to do.
+// statusError turns a failed reply into a typed error naming what is
+// missing or refused.
 func (c *Client) statusError(resp *http.Response, ref Ref, file string) error {
 	se := &StatusError{URL: resp.Request.URL.String(), Status: resp.StatusCode,
 		Code: resp.Header.Get("X-Error-Code"), Msg: resp.Header.Get("X-Error-Message")}
-	repoURL := c.cfg.Endpoint + "/" + ref.Repo
+	e := &Error{Ref: ref, File: file, Endpoint: c.cfg.Endpoint, Cause: se,
+		TokenSent: c.sendsToken(resp.Request.URL)}
 	switch {
-	case se.Code == "RepoNotFound" && c.cfg.Token == "" && (se.Status == 401 || se.Status == 403):
+	case se.Code == "RepoNotFound" && !e.TokenSent && (se.Status == 401 || se.Status == 403):
 		// The Hub answers so for private repos too when no token is sent.
-		return &Error{Kind: ErrNotFound, Cause: se, Msg: fmt.Sprintf("repo %s not found on %s, or it is gated or private: set HF_TOKEN to a token with access", ref.Repo, c.cfg.Endpoint)}
+		e.Kind, e.Msg = ErrRepoNotFound, fmt.Sprintf("repo %s not found on %s, or it is gated or private and no token was sent", ref.Repo, c.cfg.Endpoint)
 	case se.Code == "RepoNotFound":
-		return &Error{Kind: ErrNotFound, Cause: se, Msg: fmt.Sprintf("repo %s not found on %s (check the spelling, or that your token can see it)", ref.Repo, c.cfg.Endpoint)}
+		e.Kind, e.Msg = ErrRepoNotFound, fmt.Sprintf("repo %s not found on %s", ref.Repo, c.cfg.Endpoint)
 	case se.Code == "GatedRepo" || se.Status == 401 || se.Status == 403:
-		if c.cfg.Token == "" {
-			return &Error{Kind: ErrGated, Cause: se, Msg: fmt.Sprintf("repo %s is gated or private: set HF_TOKEN to a token with access", ref.Repo)}
+		e.Kind, e.Msg = ErrGated, fmt.Sprintf("repo %s is gated or private and no token was sent", ref.Repo)
+		if e.TokenSent {
+			e.Msg = fmt.Sprintf("repo %s is gated or private and the token in use has no access", ref.Repo)
 		}
-		return &Error{Kind: ErrGated, Cause: se, Msg: fmt.Sprintf("repo %s is gated or private and the token in use has no access: request access at %s, then use a token of that account", ref.Repo, repoURL)}
 	case se.Code == "RevisionNotFound":
-		return &Error{Kind: ErrNotFound, Cause: se, Msg: fmt.Sprintf("revision %q not found in repo %s", ref.Revision, ref.Repo)}
+		e.Kind, e.Msg = ErrRevisionNotFound, fmt.Sprintf("revision %q not found in repo %s", ref.Revision, ref.Repo)
 	case se.Code == "EntryNotFound" || (se.Status == 404 && file != ""):
-		return &Error{Kind: ErrNotFound, Cause: se, Msg: fmt.Sprintf("file %s not found in %s@%s", file, ref.Repo, ref.Revision)}
+		e.Kind, e.Msg = ErrFileNotFound, fmt.Sprintf("file %s not found in %s@%s", file, ref.Repo, ref.Revision)
 	case se.Status == 404:
-		return &Error{Kind: ErrNotFound, Cause: se, Msg: fmt.Sprintf("repo %s or its revision %q not found on %s", ref.Repo, ref.Revision, c.cfg.Endpoint)}
+		e.Kind, e.Msg = ErrNotFound, fmt.Sprintf("repo %s or its revision %q not found on %s", ref.Repo, ref.Revision, c.cfg.Endpoint)
+	default:
+		return se
 	}
-	return se
+	return e
 }
 
 // normalizeETag strips the weak marker and the quotes.
@@ -283,11 +356,10 @@ func normalizeETag(s string) string {
 }
 
 func parseSize(s string) int64 {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return -1
+	if n, ok := parseDigits(strings.TrimSpace(s)); ok {
+		return n
 	}
-	return n
+	return -1
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -297,13 +369,4 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-// IsNetworkError reports whether err means the Hub could not be reached at
-// all (as opposed to an answer we did not like).
-func IsNetworkError(err error) bool {
-	var ne net.Error
-	var oe *net.OpError
-	var ue *url.Error
-	return errors.As(err, &ne) || errors.As(err, &oe) || errors.As(err, &ue)
 }

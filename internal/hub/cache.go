@@ -124,24 +124,28 @@ func keys(m map[string]bool) []string {
 
 // Local finds the variant in the cache without any network: refs/{rev} (or
 // a commit hash given as revision) names the snapshot, which must hold the
-// variant's graphs and a tokenizer. The error lists what is missing and how
-// to fetch it.
+// variant's graphs and a tokenizer. The ErrNotCached error says what is
+// missing; its Ref and Variant are what a pull would need.
 func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 	if _, err := VariantSuffix(variant); err != nil {
 		return nil, err
 	}
-	fix := fmt.Sprintf("run `fashionclip model pull %s%s` while online", ref, variantFlag(variant))
+	notCached := func(cause error, format string, args ...any) error {
+		e := newError(ErrNotCached, format, args...).withRef(ref, variant)
+		e.Cause = cause
+		return e
+	}
 	repoDir := c.repoDir(ref.Repo)
 	if _, err := os.Stat(repoDir); err != nil {
-		return nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s); %s", ref.Repo, c.cfg.CacheDir, fix)
+		return nil, notCached(nil, "%s is not in the Hugging Face cache (%s)", ref.Repo, c.cfg.CacheDir)
 	}
 	commit, err := localCommit(repoDir, ref.Revision)
 	if err != nil {
 		msg := fmt.Sprintf("%s@%s is not in the Hugging Face cache (%s): no refs/%s", ref.Repo, ref.Revision, repoDir, ref.Revision)
-		if revs := cachedRevisions(repoDir); len(revs) > 0 {
+		if revs := refNames(repoDir); len(revs) > 0 {
 			msg += " (cached revisions: " + strings.Join(revs, ", ") + ")"
 		}
-		return nil, newError(ErrNotCached, "%s; %s", msg, fix)
+		return nil, notCached(nil, "%s", msg)
 	}
 	dir := snapshotDir(repoDir, commit)
 	have, err := snapshotFiles(dir)
@@ -151,7 +155,7 @@ func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 	sel, err := SelectFiles(keys(have), variant)
 	if err != nil {
 		if errors.Is(err, ErrNoGraph) {
-			return nil, newError(ErrNotCached, "cached snapshot %s of %s is missing the model graphs: %v; %s", short(commit), ref, err, fix)
+			return nil, notCached(err, "cached snapshot %s of %s is missing the model graphs: %v", short(commit), ref, err)
 		}
 		return nil, err
 	}
@@ -160,17 +164,10 @@ func (c *Client) Local(ref Ref, variant string) (*Snapshot, error) {
 		graphDir = sel.Graphs[0][:i+1]
 	}
 	if !hasTokenizer(have, graphDir) {
-		return nil, newError(ErrNotCached, "cached snapshot %s of %s is missing the tokenizer (tokenizer.json, or vocab.json + merges.txt); %s", short(commit), ref, fix)
+		return nil, notCached(nil, "cached snapshot %s of %s is missing the tokenizer (tokenizer.json, or vocab.json + merges.txt)", short(commit), ref)
 	}
 	return &Snapshot{Repo: ref.Repo, Revision: ref.Revision, Commit: commit, Dir: dir,
 		Layout: sel.Kind, Graphs: sel.Graphs, Files: sel.Files}, nil
-}
-
-func variantFlag(v string) string {
-	if v == "" || strings.EqualFold(v, "fp32") {
-		return ""
-	}
-	return " --variant " + v
 }
 
 func short(commit string) string {
@@ -180,8 +177,8 @@ func short(commit string) string {
 	return commit
 }
 
-// cachedRevisions lists the refs/ names of a cached repo.
-func cachedRevisions(repoDir string) []string {
+// refNames lists the refs/ names of a cached repo.
+func refNames(repoDir string) []string {
 	var out []string
 	base := filepath.Join(repoDir, "refs")
 	filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
@@ -270,8 +267,9 @@ type CachedSnapshot struct {
 	Size   int64    `json:"size"`
 }
 
-// List reads every model repo of a hub cache. A missing cache is empty.
-func List(cacheDir string) ([]CachedRepo, error) {
+// repoFolders lists the model repo folders (models--*) of a hub cache,
+// sorted by name. A missing cache has none.
+func repoFolders(cacheDir string) ([]string, error) {
 	entries, err := os.ReadDir(cacheDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -279,12 +277,23 @@ func List(cacheDir string) ([]CachedRepo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []CachedRepo
+	var out []string
 	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(name, "models--") {
-			continue
+		if e.IsDir() && strings.HasPrefix(e.Name(), "models--") {
+			out = append(out, e.Name())
 		}
+	}
+	return out, nil
+}
+
+// List reads every model repo of a hub cache. A missing cache is empty.
+func List(cacheDir string) ([]CachedRepo, error) {
+	folders, err := repoFolders(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []CachedRepo
+	for _, name := range folders {
 		r, err := scanRepo(filepath.Join(cacheDir, name))
 		if err != nil {
 			return nil, err
@@ -295,12 +304,53 @@ func List(cacheDir string) ([]CachedRepo, error) {
 	return out, nil
 }
 
+// CachedRepoIDs lists the owner/name ids of the model repos in a hub
+// cache, sorted. Only folder names are read (no snapshot is walked), so it
+// is cheap enough for shell completion. A missing cache is empty.
+func CachedRepoIDs(cacheDir string) ([]string, error) {
+	folders, err := repoFolders(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range folders {
+		if id, ok := repoFromFolderName(name); ok {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// CachedRevisions lists what can follow "repo@" for a cached repo: its
+// refs/ names, then the commits of snapshots no ref names, each sorted.
+// Cheap (two folder reads); nil when the repo is not cached or repo is no
+// valid id (completion passes whatever was typed).
+func CachedRevisions(cacheDir, repo string) []string {
+	if ref, err := ParseRef(repo); err != nil || ref.Explicit {
+		return nil
+	}
+	repoDir := filepath.Join(cacheDir, RepoFolderName(repo))
+	out := refNames(repoDir)
+	named := map[string]bool{}
+	for _, rev := range out {
+		if commit, err := readRef(repoDir, rev); err == nil {
+			named[commit] = true
+		}
+	}
+	snaps, _ := os.ReadDir(filepath.Join(repoDir, "snapshots"))
+	for _, s := range snaps {
+		if s.IsDir() && IsCommitHash(s.Name()) && !named[s.Name()] {
+			out = append(out, s.Name())
+		}
+	}
+	return out
+}
+
 func scanRepo(dir string) (CachedRepo, error) {
-	// models--owner--name: the Hub forbids "--" in names, so the first
-	// separator after the type is the owner's end.
-	r := CachedRepo{Repo: strings.ReplaceAll(strings.TrimPrefix(filepath.Base(dir), "models--"), "--", "/"),
-		Dir: dir, Refs: map[string]string{}}
-	for _, rev := range cachedRevisions(dir) {
+	id, _ := repoFromFolderName(filepath.Base(dir))
+	r := CachedRepo{Repo: id, Dir: dir, Refs: map[string]string{}}
+	for _, rev := range refNames(dir) {
 		if commit, err := readRef(dir, rev); err == nil {
 			r.Refs[rev] = commit
 		}
@@ -359,6 +409,11 @@ type Removed struct {
 	Commits []string `json:"commits"`
 	Whole   bool     `json:"whole_repo"`
 	Freed   int64    `json:"freed_bytes"`
+	// Blobs are the sha256 names of the deleted blobs (LFS files) that no
+	// other repo of the cache still holds. Files derived from a blob and
+	// keyed by its hash (the graphs cut from a combined model.onnx, cached
+	// as graphs/blob-{sha256}) have lost their source and can go too.
+	Blobs []string `json:"blobs,omitempty"`
 }
 
 // Remove deletes a cached repo. Without an explicit revision the whole repo
@@ -367,27 +422,33 @@ type Removed struct {
 func Remove(cacheDir string, ref Ref) (*Removed, error) {
 	repoDir := filepath.Join(cacheDir, RepoFolderName(ref.Repo))
 	if _, err := os.Stat(repoDir); err != nil {
-		return nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref.Repo, cacheDir)
+		return nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref.Repo, cacheDir).withRef(ref, "")
 	}
 	info, err := scanRepo(repoDir)
 	if err != nil {
 		return nil, err
 	}
 	res := &Removed{Repo: ref.Repo}
+	var gone []string // blob names deleted
 	if !ref.Explicit {
 		for _, s := range info.Snapshots {
 			res.Commits = append(res.Commits, s.Commit)
+		}
+		blobs, _ := os.ReadDir(filepath.Join(repoDir, "blobs"))
+		for _, b := range blobs {
+			gone = append(gone, b.Name())
 		}
 		res.Whole, res.Freed = true, dirSize(filepath.Join(repoDir, "blobs"))
 		if err := os.RemoveAll(repoDir); err != nil {
 			return nil, err
 		}
 		os.RemoveAll(filepath.Join(cacheDir, ".locks", RepoFolderName(ref.Repo)))
+		res.Blobs = orphanedHashes(cacheDir, ref.Repo, gone)
 		return res, nil
 	}
 	commit, err := localCommit(repoDir, ref.Revision)
 	if err != nil {
-		return nil, newError(ErrNotCached, "%s@%s is not in the Hugging Face cache (%s)", ref.Repo, ref.Revision, cacheDir)
+		return nil, newError(ErrNotCached, "%s@%s is not in the Hugging Face cache (%s)", ref.Repo, ref.Revision, cacheDir).withRef(ref, "")
 	}
 	res.Commits = []string{commit}
 	if err := os.RemoveAll(snapshotDir(repoDir, commit)); err != nil {
@@ -417,6 +478,7 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 		if st, err := b.Info(); err == nil {
 			if os.Remove(filepath.Join(repoDir, "blobs", b.Name())) == nil {
 				res.Freed += st.Size()
+				gone = append(gone, b.Name())
 			}
 		}
 	}
@@ -425,7 +487,38 @@ func Remove(cacheDir string, ref Ref) (*Removed, error) {
 		os.RemoveAll(repoDir)
 		os.RemoveAll(filepath.Join(cacheDir, ".locks", RepoFolderName(ref.Repo)))
 	}
+	res.Blobs = orphanedHashes(cacheDir, ref.Repo, gone)
 	return res, nil
+}
+
+// orphanedHashes keeps, of the deleted blob names, the sha256 ones that no
+// other repo of the cache holds (the same file may live in several repos).
+func orphanedHashes(cacheDir, repo string, gone []string) []string {
+	var others []string
+	folders, _ := repoFolders(cacheDir)
+	for _, name := range folders {
+		if name != RepoFolderName(repo) {
+			others = append(others, filepath.Join(cacheDir, name, "blobs"))
+		}
+	}
+	var out []string
+	for _, name := range gone {
+		if !isHex(name, 64) || name != strings.ToLower(name) {
+			continue
+		}
+		held := false
+		for _, dir := range others {
+			if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Mode().IsRegular() {
+				held = true
+				break
+			}
+		}
+		if !held {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func dirSize(dir string) int64 {
@@ -453,7 +546,7 @@ func (c *Client) LocalSnapshot(ref Ref) (commit, dir string, files []string, err
 	repoDir := c.repoDir(ref.Repo)
 	commit, err = localCommit(repoDir, ref.Revision)
 	if err != nil {
-		return "", "", nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref, c.cfg.CacheDir)
+		return "", "", nil, newError(ErrNotCached, "%s is not in the Hugging Face cache (%s)", ref, c.cfg.CacheDir).withRef(ref, "")
 	}
 	dir = snapshotDir(repoDir, commit)
 	have, err := snapshotFiles(dir)

@@ -23,7 +23,7 @@ func TestHelperPullProcess(t *testing.T) {
 	if os.Getenv(childEnv) != "1" {
 		t.Skip("helper process for TestConcurrentPulls")
 	}
-	c := NewClient(ConfigFromEnv(os.Getenv))
+	c := NewClient(NewConfig(os.Getenv, false))
 	c.RetryWait = time.Millisecond
 	if _, err := c.Pull(context.Background(), mustRef(t, "acme/clip"), PullOptions{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -23,7 +23,7 @@ import (
 // DefaultEndpoint is the public Hub.
 const DefaultEndpoint = "https://huggingface.co"
 
-// Config says where the Hub and the cache are. Build it with ConfigFromEnv.
+// Config says where the Hub and the cache are. Build it with NewConfig.
 type Config struct {
 	// Endpoint is the Hub's base URL without a trailing slash ($HF_ENDPOINT).
 	Endpoint string
@@ -35,9 +35,11 @@ type Config struct {
 	Offline bool
 }
 
-// ConfigFromEnv reads the same variables as huggingface_hub, with the same
-// precedence. getenv is os.Getenv outside tests.
-func ConfigFromEnv(getenv func(string) string) Config {
+// NewConfig is the one way to configure the Hub client: it reads the same
+// variables as huggingface_hub, with the same precedence, and offline (a
+// command-line switch) forces offline mode on top of $HF_HUB_OFFLINE.
+// getenv is os.Getenv outside tests (nil means os.Getenv).
+func NewConfig(getenv func(string) string, offline bool) Config {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -45,7 +47,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	cfg := Config{
 		Endpoint: strings.TrimRight(getenv("HF_ENDPOINT"), "/"),
 		CacheDir: CacheDir(getenv),
-		Offline:  isTrue(getenv("HF_HUB_OFFLINE")) || isTrue(getenv("TRANSFORMERS_OFFLINE")),
+		Offline:  offline || isTrue(getenv("HF_HUB_OFFLINE")) || isTrue(getenv("TRANSFORMERS_OFFLINE")),
 	}
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = DefaultEndpoint

@@ -3,43 +3,51 @@ package hub
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-func TestConfigFromEnv(t *testing.T) {
+func TestNewConfig(t *testing.T) {
 	tokenHome := t.TempDir()
 	os.WriteFile(filepath.Join(tokenHome, "token"), []byte("hf_from_file\n"), 0o600)
 	tests := []struct {
-		name string
-		env  map[string]string
-		want Config
+		name    string
+		env     map[string]string
+		offline bool // the command-line switch
+		want    Config
 	}{
-		{"defaults", map[string]string{"HOME": "/h"},
+		{"defaults", map[string]string{"HOME": "/h"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/h/.cache/huggingface/hub"}},
-		{"xdg", map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "/x"},
+		{"xdg", map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "/x"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/x/huggingface/hub"}},
-		{"hf home beats xdg", map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "/x", "HF_HOME": "/hf"},
+		{"hf home beats xdg", map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "/x", "HF_HOME": "/hf"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/hf/hub"}},
-		{"legacy cache var", map[string]string{"HF_HOME": "/hf", "HUGGINGFACE_HUB_CACHE": "/legacy"},
+		{"legacy cache var", map[string]string{"HF_HOME": "/hf", "HUGGINGFACE_HUB_CACHE": "/legacy"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/legacy"}},
-		{"hub cache beats all", map[string]string{"HF_HOME": "/hf", "HUGGINGFACE_HUB_CACHE": "/legacy", "HF_HUB_CACHE": "/c"},
+		{"hub cache beats all", map[string]string{"HF_HOME": "/hf", "HUGGINGFACE_HUB_CACHE": "/legacy", "HF_HUB_CACHE": "/c"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/c"}},
-		{"tilde and vars", map[string]string{"HOME": "/h", "DISK": "/d", "HF_HUB_CACHE": "~/x", "HF_HOME": "$DISK/hf"},
+		{"tilde and vars", map[string]string{"HOME": "/h", "DISK": "/d", "HF_HUB_CACHE": "~/x", "HF_HOME": "$DISK/hf"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/h/x"}},
-		{"vars in HF_HOME", map[string]string{"HOME": "/h", "DISK": "/d", "HF_HOME": "${DISK}/hf"},
+		{"vars in HF_HOME", map[string]string{"HOME": "/h", "DISK": "/d", "HF_HOME": "${DISK}/hf"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/d/hf/hub"}},
-		{"endpoint, token, offline", map[string]string{"HF_HOME": "/hf", "HF_ENDPOINT": "https://mirror.example/", "HF_TOKEN": " hf_a ", "HUGGING_FACE_HUB_TOKEN": "hf_b", "HF_HUB_OFFLINE": "1"},
+		{"endpoint, token, offline", map[string]string{"HF_HOME": "/hf", "HF_ENDPOINT": "https://mirror.example/", "HF_TOKEN": " hf_a ", "HUGGING_FACE_HUB_TOKEN": "hf_b", "HF_HUB_OFFLINE": "1"}, false,
 			Config{Endpoint: "https://mirror.example", Token: "hf_a", CacheDir: "/hf/hub", Offline: true}},
-		{"old token var, offline yes", map[string]string{"HF_HOME": "/hf", "HUGGING_FACE_HUB_TOKEN": "hf_b", "HF_HUB_OFFLINE": "yes"},
+		{"old token var, offline yes", map[string]string{"HF_HOME": "/hf", "HUGGING_FACE_HUB_TOKEN": "hf_b", "HF_HUB_OFFLINE": "yes"}, false,
 			Config{Endpoint: DefaultEndpoint, Token: "hf_b", CacheDir: "/hf/hub", Offline: true}},
-		{"offline 0 is online", map[string]string{"HF_HOME": "/hf", "HF_HUB_OFFLINE": "0"},
+		{"offline 0 is online", map[string]string{"HF_HOME": "/hf", "HF_HUB_OFFLINE": "0"}, false,
 			Config{Endpoint: DefaultEndpoint, CacheDir: "/hf/hub"}},
-		{"token file of huggingface-cli login", map[string]string{"HF_HOME": tokenHome},
+		{"token file of huggingface-cli login", map[string]string{"HF_HOME": tokenHome}, false,
 			Config{Endpoint: DefaultEndpoint, Token: "hf_from_file", CacheDir: filepath.Join(tokenHome, "hub")}},
+		{"the offline switch", map[string]string{"HF_HOME": "/hf"}, true,
+			Config{Endpoint: DefaultEndpoint, CacheDir: "/hf/hub", Offline: true}},
+		{"the switch cannot turn HF_HUB_OFFLINE off", map[string]string{"HF_HOME": "/hf", "HF_HUB_OFFLINE": "1"}, false,
+			Config{Endpoint: DefaultEndpoint, CacheDir: "/hf/hub", Offline: true}},
+		{"TRANSFORMERS_OFFLINE counts", map[string]string{"HF_HOME": "/hf", "TRANSFORMERS_OFFLINE": "true"}, false,
+			Config{Endpoint: DefaultEndpoint, CacheDir: "/hf/hub", Offline: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ConfigFromEnv(envFunc(tt.env)); got != tt.want {
+			if got := NewConfig(envFunc(tt.env), tt.offline); got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -65,6 +73,13 @@ func TestParseRef(t *testing.T) {
 		{"a--b/c", Ref{}, true},
 		{"../x", Ref{}, true},
 		{"a/..", Ref{}, true},
+		{"0-/0", Ref{}, true}, // fuzzing: models--0---0 read back as 0/-0
+		{"a/-b", Ref{}, true},
+		{".a/b", Ref{}, true},
+		{"a/b.", Ref{}, true},
+		{"_a/b_", Ref{"_a/b_", "main", false}, false},
+		{"a/" + strings.Repeat("n", 96), Ref{"a/" + strings.Repeat("n", 96), "main", false}, false},
+		{"a/" + strings.Repeat("n", 97), Ref{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

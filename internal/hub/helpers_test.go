@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func newTestClient(t *testing.T, srv *hubtest.Server, cache string, extra map[st
 	for k, v := range extra {
 		env[k] = v
 	}
-	c := NewClient(ConfigFromEnv(envFunc(env)))
+	c := NewClient(NewConfig(envFunc(env), false))
 	c.RetryWait = time.Millisecond
 	return c
 }
@@ -99,4 +100,18 @@ func leftovers(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+var adviceRE = regexp.MustCompile("fashionclip |(^|[\\s(`])--[a-z]|set HF_|HF_TOKEN|HTTPS_PROXY|run `|fix:")
+
+// noAdvice fails when an error tells the user what to type: remedies are
+// the CLI's (flags, commands, environment settings).
+func noAdvice(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if m := adviceRE.FindString(err.Error()); m != "" {
+		t.Errorf("error %q gives advice (%q): remedies belong to the caller", err, m)
+	}
 }

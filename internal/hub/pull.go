@@ -52,9 +52,9 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opts PullOptions) (*Snapshot
 	}
 	info, err := c.Info(ctx, ref)
 	if err != nil {
-		if ctx.Err() == nil && IsNetworkError(err) {
+		if ctx.Err() == nil && errors.Is(err, ErrUnreachable) {
 			if s, lerr := c.Local(ref, opts.Variant); lerr == nil {
-				s.Warnings = append(s.Warnings, fmt.Sprintf("could not reach the Hub (%v); using cached snapshot %s", err, short(s.Commit)))
+				s.Warnings = append(s.Warnings, fmt.Sprintf("%v; using cached snapshot %s", err, short(s.Commit)))
 				return s, nil
 			}
 		}
@@ -68,7 +68,9 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opts PullOptions) (*Snapshot
 	if err != nil {
 		var he *Error
 		if errors.As(err, &he) {
-			return nil, &Error{Kind: he.Kind, Msg: fmt.Sprintf("%s (commit %s): %s", ref, short(info.Commit), he.Msg)}
+			e := *he
+			e.Msg = fmt.Sprintf("%s (commit %s): %s", ref, short(info.Commit), he.Msg)
+			return nil, e.withRef(ref, opts.Variant)
 		}
 		return nil, err
 	}
@@ -86,6 +88,10 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opts PullOptions) (*Snapshot
 		Layout: sel.Kind, Graphs: sel.Graphs, Files: sel.Files, Network: true}
 	if len(todo) > 0 {
 		if err := c.checkSpace(repoDir, todo); err != nil {
+			var he *Error
+			if errors.As(err, &he) {
+				he.withRef(ref, opts.Variant)
+			}
 			return nil, err
 		}
 		sizes := make([]FileSize, len(todo))
@@ -130,7 +136,7 @@ func (c *Client) fetchAll(ctx context.Context, ref Ref, commit string, todo []Re
 				return
 			}
 			defer func() { <-sem }()
-			n, err := c.fetchFile(ctx, ref.Repo, commit, rf, prog)
+			n, err := c.fetchFile(ctx, ref, commit, rf, prog)
 			prog.Finish(rf.Path, err)
 			mu.Lock()
 			defer mu.Unlock()
@@ -192,7 +198,7 @@ func (c *Client) checkSpace(repoDir string, todo []RemoteFile) error {
 		return nil // unknown: let the writes tell
 	}
 	if uint64(need) > free {
-		return newError(ErrDiskSpace, "not enough free disk space in %s: the download needs %s and %s is free; free some space or set HF_HUB_CACHE to a folder on a larger disk",
+		return newError(ErrDiskSpace, "not enough free disk space in %s: the download needs %s and %s is free",
 			blobs, FormatBytes(need), FormatBytes(int64(free)))
 	}
 	return nil

@@ -216,9 +216,9 @@ func TestOffline(t *testing.T) {
 	}{
 		{"cached", "acme/clip", "", cache, nil},
 		{"by commit hash", "acme/clip@" + snap.Commit, "", cache, nil},
-		{"empty cache", "acme/clip", "", t.TempDir(), []string{"not in the Hugging Face cache", "fashionclip model pull acme/clip"}},
-		{"unknown revision", "acme/clip@v9", "", cache, []string{"no refs/v9", "cached revisions: main", "fashionclip model pull acme/clip@v9"}},
-		{"variant not pulled", "acme/clip", "quantized", cache, []string{"onnx/model_quantized.onnx", "--variant quantized"}},
+		{"empty cache", "acme/clip", "", t.TempDir(), []string{"acme/clip is not in the Hugging Face cache"}},
+		{"unknown revision", "acme/clip@v9", "", cache, []string{"no refs/v9", "cached revisions: main"}},
+		{"variant not pulled", "acme/clip", "quantized", cache, []string{"onnx/model_quantized.onnx", "missing the model graphs"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +244,12 @@ func TestOffline(t *testing.T) {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q lacks %q", err, s)
 				}
+			}
+			noAdvice(t, err)
+			// What a remedy ("pull REF --variant V while online") needs.
+			var he *Error
+			if !errors.As(err, &he) || he.Ref != mustRef(t, tt.ref) || he.Variant != tt.variant {
+				t.Errorf("error fields %+v, want ref %s and variant %q", he, tt.ref, tt.variant)
 			}
 		})
 	}
@@ -340,23 +346,24 @@ func TestPullErrors(t *testing.T) {
 	gated.Gated = true
 	srv := hubtest.NewServer(t, gated, splitRepo("acme/split"))
 	tests := []struct {
-		name  string
-		ref   string
-		opts  PullOptions
-		env   map[string]string
-		kind  error
-		msg   string
-		setup func(c *Client)
+		name      string
+		ref       string
+		opts      PullOptions
+		env       map[string]string
+		kinds     []error // the error is each of them
+		msg       string
+		tokenSent bool
+		setup     func(c *Client)
 	}{
-		{name: "gated without token", ref: "acme/gated", kind: ErrGated,
-			msg: "repo acme/gated is gated or private: set HF_TOKEN to a token with access"},
-		{name: "gated with a wrong token", ref: "acme/gated", env: map[string]string{"HF_TOKEN": "hf_other"}, kind: ErrGated,
-			msg: "the token in use has no access"},
-		{name: "missing repo", ref: "acme/nope", kind: ErrNotFound, msg: "repo acme/nope not found"},
-		{name: "missing revision", ref: "acme/split@v2", kind: ErrNotFound, msg: `revision "v2" not found in repo acme/split`},
-		{name: "variant the repo lacks", ref: "acme/split", opts: PullOptions{Variant: "q4"}, kind: ErrNoGraph,
+		{name: "gated without token", ref: "acme/gated", kinds: []error{ErrGated},
+			msg: "repo acme/gated is gated or private and no token was sent"},
+		{name: "gated with a wrong token", ref: "acme/gated", env: map[string]string{"HF_TOKEN": "hf_other"}, kinds: []error{ErrGated},
+			msg: "the token in use has no access", tokenSent: true},
+		{name: "missing repo", ref: "acme/nope", kinds: []error{ErrNotFound, ErrRepoNotFound}, msg: "repo acme/nope not found"},
+		{name: "missing revision", ref: "acme/split@v2", kinds: []error{ErrNotFound, ErrRevisionNotFound}, msg: `revision "v2" not found in repo acme/split`},
+		{name: "variant the repo lacks", ref: "acme/split", opts: PullOptions{Variant: "q4"}, kinds: []error{ErrNoGraph},
 			msg: "the repo offers: fp32, fp16, quantized"},
-		{name: "no disk space", ref: "acme/split", kind: ErrDiskSpace, msg: "not enough free disk space",
+		{name: "no disk space", ref: "acme/split", kinds: []error{ErrDiskSpace}, msg: "not enough free disk space",
 			setup: func(c *Client) { c.FreeSpace = func(string) (uint64, error) { return 1000, nil } }},
 	}
 	for _, tt := range tests {
@@ -367,8 +374,18 @@ func TestPullErrors(t *testing.T) {
 				tt.setup(c)
 			}
 			_, err := c.Pull(context.Background(), mustRef(t, tt.ref), tt.opts)
-			if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.msg) {
-				t.Fatalf("err = %v, want %v containing %q", err, tt.kind, tt.msg)
+			for _, kind := range tt.kinds {
+				if !errors.Is(err, kind) {
+					t.Errorf("err = %v, want %v", err, kind)
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("err = %v, want a message containing %q", err, tt.msg)
+			}
+			noAdvice(t, err)
+			var he *Error
+			if !errors.As(err, &he) || he.Ref != mustRef(t, tt.ref) || he.Variant != tt.opts.Variant || he.TokenSent != tt.tokenSent {
+				t.Errorf("error fields %+v, want ref %s, variant %q, token sent %v", he, tt.ref, tt.opts.Variant, tt.tokenSent)
 			}
 			for _, r := range srv.Requests() {
 				if r.Server == "cdn" {
@@ -429,12 +446,16 @@ func TestPullRefreshFallsBackToCacheWhenHubIsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "could not reach the Hub") {
+	if len(snap.Warnings) != 1 || !strings.HasPrefix(snap.Warnings[0], "cannot reach the Hub at http://127.0.0.1:1 (") ||
+		!strings.HasSuffix(snap.Warnings[0], "; using cached snapshot "+snap.Commit[:12]) {
 		t.Errorf("warnings = %v", snap.Warnings)
 	}
-	if _, err := down.Pull(context.Background(), mustRef(t, "acme/clip"), PullOptions{Variant: "fp16"}); err == nil || errors.Is(err, ErrNotCached) {
-		t.Errorf("uncached variant with the Hub down: err = %v, want the network error", err)
+	_, err = down.Pull(context.Background(), mustRef(t, "acme/clip"), PullOptions{Variant: "fp16"})
+	var he *Error
+	if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNotCached) || !errors.As(err, &he) || he.Endpoint != "http://127.0.0.1:1" || he.Ref.Repo != "acme/clip" {
+		t.Errorf("uncached variant with the Hub down: err = %v (%+v), want ErrUnreachable naming the endpoint and repo", err, he)
 	}
+	noAdvice(t, err)
 }
 
 func TestPullGivesUpOnStalledTransfer(t *testing.T) {

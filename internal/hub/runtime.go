@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/fashionclip/fashionclip/internal/ortlib"
 )
 
 // DefaultRuntimeBase is where Microsoft publishes ONNX Runtime releases;
@@ -38,8 +40,8 @@ type RuntimeOptions struct {
 	SHA256 string
 	// DestRoot receives {Version}/ (ort.RuntimeDir()).
 	DestRoot string
-	// LibraryName is the file the library lookup opens (ort.LibraryName());
-	// empty means this platform's usual name.
+	// LibraryName is the file the library lookup opens; empty means
+	// ortlib.LibraryName(GOOS).
 	LibraryName string
 	// Getenv reads $FASHIONCLIP_ORT_DOWNLOAD_BASE (nil: os.Getenv).
 	Getenv func(string) string
@@ -47,6 +49,8 @@ type RuntimeOptions struct {
 	Offline bool
 	// Progress receives archive download bytes (total -1 when unknown).
 	Progress func(done, total int64)
+	// MaxBytes bounds the archive download (0: DefaultMaxRuntimeArchive).
+	MaxBytes int64
 	// GOOS and GOARCH pick the archive (empty: this program's).
 	GOOS, GOARCH string
 }
@@ -63,6 +67,10 @@ type RuntimeInstall struct {
 
 var versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$`)
 
+// DefaultMaxRuntimeArchive bounds a runtime archive download: Microsoft's
+// largest (GPU) archives are a few hundred MB.
+const DefaultMaxRuntimeArchive = 2 << 30
+
 // RuntimeArchiveName is the official release archive for a platform.
 func RuntimeArchiveName(goos, goarch, version string) (string, error) {
 	plat := map[string]string{
@@ -72,20 +80,9 @@ func RuntimeArchiveName(goos, goarch, version string) (string, error) {
 		"darwin/amd64": "osx-x86_64",
 	}[goos+"/"+goarch]
 	if plat == "" {
-		return "", fmt.Errorf("no ONNX Runtime archive this installer knows for %s/%s: download the release yourself and pass --from FILE, or point --ort-lib at the library", goos, goarch)
+		return "", newError(ErrUnsupportedPlatform, "no official ONNX Runtime archive is known for %s/%s", goos, goarch)
 	}
 	return "onnxruntime-" + plat + "-" + version + ".tgz", nil
-}
-
-// DefaultLibraryName is the library's file name on goos (as ort.LibraryName).
-func DefaultLibraryName(goos string) string {
-	switch goos {
-	case "darwin":
-		return "libonnxruntime.dylib"
-	case "windows":
-		return "onnxruntime.dll"
-	}
-	return "libonnxruntime.so.1"
 }
 
 // InstallRuntime fetches (or opens) an ONNX Runtime release archive,
@@ -110,11 +107,11 @@ func InstallRuntime(ctx context.Context, opts RuntimeOptions) (*RuntimeInstall, 
 	}
 	libName := opts.LibraryName
 	if libName == "" {
-		libName = DefaultLibraryName(goos)
+		libName = ortlib.LibraryName(goos)
 	}
 	want := strings.ToLower(strings.TrimSpace(opts.SHA256))
 	if want != "" && !isHex(want, 64) {
-		return nil, fmt.Errorf("--sha256 %q is not 64 hex digits", opts.SHA256)
+		return nil, newError(ErrInvalidChecksum, "the expected archive sha256 %q is not 64 hex digits", opts.SHA256)
 	}
 	getenv := opts.Getenv
 	if getenv == nil {
@@ -139,7 +136,9 @@ func InstallRuntime(ctx context.Context, opts RuntimeOptions) (*RuntimeInstall, 
 	}
 	defer cleanup()
 	if want != "" && sum != want {
-		return nil, newError(ErrChecksum, "ONNX Runtime archive %s has sha256 %s, want %s: refusing to install it", src, sum, want)
+		e := newError(ErrChecksum, "ONNX Runtime archive %s has sha256 %s, want %s: refusing to install it", src, sum, want)
+		e.File = src
+		return nil, e
 	}
 	if _, err := archive.Seek(0, io.SeekStart); err != nil {
 		return nil, err
@@ -201,7 +200,9 @@ func openArchive(ctx context.Context, src string, opts RuntimeOptions) (f *os.Fi
 		return f, hex.EncodeToString(h.Sum(nil)), func() { f.Close() }, nil
 	}
 	if opts.Offline {
-		return nil, "", nil, newError(ErrOfflineMode, "offline mode forbids downloading %s; pass a local archive with --from", src)
+		e := newError(ErrOfflineMode, "offline mode forbids downloading %s", src)
+		e.File = src
+		return nil, "", nil, e
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 	if err != nil {
@@ -215,7 +216,19 @@ func openArchive(ctx context.Context, src string, opts RuntimeOptions) (f *os.Fi
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", nil, fmt.Errorf("download %s: HTTP %d (is ONNX Runtime %s published for this platform?)", src, resp.StatusCode, opts.Version)
+		return nil, "", nil, fmt.Errorf("download ONNX Runtime %s: %w", opts.Version, &StatusError{URL: src, Status: resp.StatusCode})
+	}
+	limit := opts.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxRuntimeArchive
+	}
+	tooLarge := func() error {
+		e := newError(ErrTooLarge, "download %s: the archive is larger than the bound of %s", src, FormatBytes(limit))
+		e.File = src
+		return e
+	}
+	if resp.ContentLength > limit {
+		return nil, "", nil, tooLarge()
 	}
 	tmp, err := os.CreateTemp(opts.DestRoot, ".download-*.tgz")
 	if err != nil {
@@ -228,6 +241,10 @@ func openArchive(ctx context.Context, src string, opts RuntimeOptions) (f *os.Fi
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
+			if done+int64(n) > limit {
+				cleanup()
+				return nil, "", nil, tooLarge()
+			}
 			if _, err := w.Write(buf[:n]); err != nil {
 				cleanup()
 				return nil, "", nil, err

@@ -147,26 +147,51 @@ func TestInstallRuntimeDownload(t *testing.T) {
 	var paths []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		paths = append(paths, r.URL.Path)
-		if r.URL.Path != "/v"+v+"/onnxruntime-linux-x64-"+v+".tgz" {
+		switch r.URL.Path {
+		case "/v" + v + "/onnxruntime-linux-x64-" + v + ".tgz":
+			w.Write(archive)
+		case "/v9.9.9/onnxruntime-linux-x64-9.9.9.tgz": // no length, no end
+			for {
+				if _, err := w.Write(archive); err != nil {
+					return
+				}
+			}
+		case "/v9.9.8/onnxruntime-linux-x64-9.9.8.tgz": // announced too large
+			w.Header().Set("Content-Length", "99999999999")
+			w.WriteHeader(http.StatusOK)
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		w.Write(archive)
 	}))
 	defer srv.Close()
 	env := envFunc(map[string]string{EnvRuntimeBase: srv.URL + "/"})
 	dest := filepath.Join(t.TempDir(), "runtime")
+	linux := func(version string) RuntimeOptions {
+		return RuntimeOptions{Version: version, GOOS: "linux", GOARCH: "amd64"}
+	}
+	withSHA := linux(v)
+	withSHA.SHA256 = sum(archive)
+	badSHA := linux(v)
+	badSHA.SHA256 = "abc"
+	offline := linux(v)
+	offline.Offline = true
+	endless := linux("9.9.9")
+	endless.MaxBytes = 1 << 20
 	tests := []struct {
-		name    string
-		opts    RuntimeOptions
-		wantErr string
+		name     string
+		opts     RuntimeOptions
+		wantErr  string
+		wantKind error
 	}{
-		{"official name for the platform", RuntimeOptions{Version: v, GOOS: "linux", GOARCH: "amd64"}, ""},
-		{"reinstall over an existing one", RuntimeOptions{Version: v, GOOS: "linux", GOARCH: "amd64", SHA256: sum(archive)}, ""},
-		{"release missing", RuntimeOptions{Version: "1.99.0", GOOS: "linux", GOARCH: "amd64"}, "HTTP 404"},
-		{"unknown platform", RuntimeOptions{Version: v, GOOS: "plan9", GOARCH: "386"}, "no ONNX Runtime archive"},
-		{"offline", RuntimeOptions{Version: v, GOOS: "linux", GOARCH: "amd64", Offline: true}, "offline"},
-		{"bad version", RuntimeOptions{Version: "../1", GOOS: "linux", GOARCH: "amd64"}, "invalid ONNX Runtime version"},
+		{"official name for the platform", linux(v), "", nil},
+		{"reinstall over an existing one", withSHA, "", nil},
+		{"release missing", linux("1.99.0"), "HTTP 404", nil},
+		{"unknown platform", RuntimeOptions{Version: v, GOOS: "plan9", GOARCH: "386"}, "no official ONNX Runtime archive is known for plan9/386", ErrUnsupportedPlatform},
+		{"offline", offline, "offline", ErrOfflineMode},
+		{"bad version", linux("../1"), "invalid ONNX Runtime version", nil},
+		{"checksum not hex", badSHA, `expected archive sha256 "abc"`, ErrInvalidChecksum},
+		{"endless archive is bounded", endless, "larger than the bound of 1.0 MB", ErrTooLarge},
+		{"announced too large", linux("9.9.8"), "larger than the bound", ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,8 +201,15 @@ func TestInstallRuntimeDownload(t *testing.T) {
 			opts.Progress = func(done, total int64) { progressed = done }
 			got, err := InstallRuntime(context.Background(), opts)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || (tt.wantKind != nil && !errors.Is(err, tt.wantKind)) {
+					t.Fatalf("err = %v, want %v containing %q", err, tt.wantKind, tt.wantErr)
+				}
+				noAdvice(t, err)
+				if progressed > 2<<20 {
+					t.Errorf("read %d bytes of a refused archive", progressed)
+				}
+				if entries, _ := os.ReadDir(dest); len(entries) > 1 {
+					t.Errorf("a refused download left %v in %s", entries, dest)
 				}
 				return
 			}

@@ -57,7 +57,7 @@ func SelectFiles(files []string, variant string) (Selection, error) {
 				msg += "; the repo has no ONNX export"
 			}
 		}
-		return Selection{}, &Error{Kind: ErrNoGraph, Msg: msg, Cause: err}
+		return Selection{}, &Error{Kind: ErrNoGraph, Msg: msg, Cause: err, Variant: v.String()}
 	}
 	sel := Selection{Kind: string(g.Kind), Graphs: g.Files()}
 	pick := map[string]bool{}

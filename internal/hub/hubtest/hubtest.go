@@ -1,7 +1,9 @@
 // Package hubtest runs a fake Hugging Face Hub for tests: the model API,
 // resolve/ with ETag, X-Linked-Etag, X-Linked-Size and X-Repo-Commit
 // headers, LFS files redirected (302) to a separate CDN server, byte ranges,
-// Bearer auth for gated repos, request counters and fault injection.
+// Bearer auth for gated repos, request counters and fault injection
+// (connections cut mid-body, corrupt bytes, no byte ranges, slow bodies, and
+// files served with no size, an opaque ETag or a body without end).
 package hubtest
 
 import (
@@ -62,8 +64,29 @@ type Server struct {
 	// fault injection, keyed by repo file path
 	truncate map[string]int
 	corrupt  map[string]bool
+	faults   map[string]FileFaults
 	noRange  bool
 	delay    time.Duration
+}
+
+// FileFaults make one file misbehave the way a careless mirror or proxy
+// does. The real Hub always sends a size and a hash for every file.
+type FileFaults struct {
+	// NoSize drops the size everywhere: from the API listing, from HEAD
+	// (no Content-Length, no X-Linked-Size) and from GET, whose body is sent
+	// without Content-Length and without chunking, so it ends when the
+	// connection closes and a cut connection looks like the end of the file.
+	// Such bodies ignore Range.
+	NoSize bool
+	// OpaqueETag, when set, replaces the ETag (and X-Linked-Etag) with a
+	// value that is no hash.
+	OpaqueETag string
+	// Unhashed drops the file's blob id and LFS object from the API
+	// listing. With OpaqueETag too, nothing tells the client what the bytes
+	// should hash to.
+	Unhashed bool
+	// Endless makes GET bodies repeat the content forever.
+	Endless bool
 }
 
 // NewServer starts the fake Hub with the given repos; it stops with the test.
@@ -71,7 +94,8 @@ type Server struct {
 // different hosts to a client (the token must not travel to the CDN).
 func NewServer(t testing.TB, repos ...Repo) *Server {
 	t.Helper()
-	s := &Server{t: t, Token: "hf_test_token", truncate: map[string]int{}, corrupt: map[string]bool{}, fileBytes: map[string]int64{}}
+	s := &Server{t: t, Token: "hf_test_token", truncate: map[string]int{}, corrupt: map[string]bool{},
+		faults: map[string]FileFaults{}, fileBytes: map[string]int64{}}
 	for i := range repos {
 		s.Add(repos[i])
 	}
@@ -209,6 +233,19 @@ func (s *Server) Corrupt(path string) {
 	s.corrupt[path] = true
 }
 
+// SetFaults makes every later request for path misbehave as f says.
+func (s *Server) SetFaults(path string, f FileFaults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[path] = f
+}
+
+func (s *Server) faultsFor(path string) FileFaults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults[path]
+}
+
 // DisableRanges makes the servers ignore Range headers (answering 200).
 func (s *Server) DisableRanges() {
 	s.mu.Lock()
@@ -305,17 +342,20 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Repo-Commit", repo.Commit)
+	ff := s.faultsFor(file)
 	if repo.isLFS(file) {
 		// As the Hub: the pointer's ETag, the object's in X-Linked-Etag,
 		// and a redirect to the content-addressed CDN URL.
-		w.Header().Set("ETag", `"`+GitBlobSHA1(content)+`"`)
-		w.Header().Set("X-Linked-Etag", `"`+SHA256(content)+`"`)
-		w.Header().Set("X-Linked-Size", fmt.Sprint(len(content)))
+		w.Header().Set("ETag", quoted(firstNonEmpty(ff.OpaqueETag, GitBlobSHA1(content))))
+		w.Header().Set("X-Linked-Etag", quoted(firstNonEmpty(ff.OpaqueETag, SHA256(content))))
+		if !ff.NoSize {
+			w.Header().Set("X-Linked-Size", fmt.Sprint(len(content)))
+		}
 		w.Header().Set("Location", s.CDNURL+"/lfs/"+SHA256(content)+"?file="+url.QueryEscape(id+"/"+file))
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	w.Header().Set("ETag", `"`+GitBlobSHA1(content)+`"`)
+	w.Header().Set("ETag", quoted(firstNonEmpty(ff.OpaqueETag, GitBlobSHA1(content))))
 	s.serveBody(w, r, file, content)
 }
 
@@ -352,7 +392,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	type lfs struct {
 		SHA256      string `json:"sha256"`
-		Size        int    `json:"size"`
+		Size        *int   `json:"size,omitempty"`
 		PointerSize int    `json:"pointerSize"`
 	}
 	type sibling struct {
@@ -370,12 +410,18 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	sibs := []sibling{}
 	for _, n := range names {
 		sb := sibling{RFilename: n}
-		if blobs {
+		if ff := s.faultsFor(n); blobs {
 			size := len(repo.Files[n])
-			sb.Size = &size
-			sb.BlobID = GitBlobSHA1(repo.Files[n])
-			if repo.isLFS(n) {
-				sb.LFS = &lfs{SHA256: SHA256(repo.Files[n]), Size: size, PointerSize: 134}
+			sizep := &size
+			if ff.NoSize {
+				sizep = nil
+			}
+			sb.Size = sizep
+			if !ff.Unhashed {
+				sb.BlobID = GitBlobSHA1(repo.Files[n])
+				if repo.isLFS(n) {
+					sb.LFS = &lfs{SHA256: SHA256(repo.Files[n]), Size: sizep, PointerSize: 134}
+				}
 			}
 		}
 		sibs = append(sibs, sb)
@@ -426,7 +472,7 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, file string, 
 		content = bytes.Clone(content)
 		content[len(content)/2] ^= 0xff
 	}
-	noRange, delay := s.noRange, s.delay
+	noRange, delay, ff := s.noRange, s.delay, s.faults[file]
 	s.mu.Unlock()
 	if noRange {
 		r.Header.Del("Range")
@@ -435,7 +481,23 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, file string, 
 	if truncate && r.Method == http.MethodGet {
 		cw.limit = cut
 	}
-	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(content))
+	switch {
+	case ff.NoSize || ff.Endless:
+		if ff.NoSize {
+			// No length and no chunks: the body ends when the connection does.
+			w.Header().Set("Transfer-Encoding", "identity")
+		}
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			for {
+				if _, err := cw.Write(content); err != nil || !ff.Endless || len(content) == 0 {
+					break
+				}
+			}
+		}
+	default:
+		http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(content))
+	}
 	if cw.cut {
 		// Drop the connection mid-body, as a network failure would.
 		panic(http.ErrAbortHandler)
@@ -485,6 +547,15 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 		return written, http.ErrAbortHandler
 	}
 	return written, nil
+}
+
+func quoted(etag string) string { return `"` + etag + `"` }
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Env is the environment a client needs to use the server with cacheDir.
