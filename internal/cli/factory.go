@@ -58,11 +58,7 @@ func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
 		})
 		return rt, rtErr
 	}
-	f.Hub = func() hub.Config {
-		cfg := hub.ConfigFromEnv(f.Getenv)
-		cfg.Offline = cfg.Offline || f.Flags.Offline
-		return cfg
-	}
+	f.Hub = func() hub.Config { return hub.NewConfig(f.Getenv, f.Flags.Offline) }
 	f.Logger = func() *slog.Logger { return slog.New(&stderrHandler{f: f}) }
 	return f
 }

@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,10 +14,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/fashionclip/fashionclip/internal/graphcache"
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/ort"
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // pullProgress draws one bar for all the files of a pull on stderr. It is
@@ -287,52 +284,6 @@ type ModelInfoOptions struct {
 	format string
 }
 
-// ModelInfo is what `model info` reports.
-type ModelInfo struct {
-	Repo     string      `json:"repo,omitempty"`
-	Revision string      `json:"revision,omitempty"`
-	Commit   string      `json:"commit,omitempty"`
-	Variant  string      `json:"variant"`
-	Source   string      `json:"source"`             // "hub", "cache" or "folder"
-	Snapshot string      `json:"snapshot,omitempty"` // the local folder, when there is one
-	Layout   *LayoutInfo `json:"layout,omitempty"`
-	Files    []ModelFile `json:"files"`
-	Graphs   []GraphInfo `json:"graphs,omitempty"`
-	Notes    []string    `json:"notes,omitempty"`
-}
-
-// LayoutInfo is the layout fashionclip.DetectLayout finds in the snapshot.
-type LayoutInfo struct {
-	Kind     string `json:"kind"`
-	Combined string `json:"combined,omitempty"`
-	Text     string `json:"text,omitempty"`
-	Vision   string `json:"vision,omitempty"`
-}
-
-// ModelFile is one file of the repo.
-type ModelFile struct {
-	Path   string `json:"path"`
-	Size   int64  `json:"size"`
-	LFS    bool   `json:"lfs"`
-	SHA256 string `json:"sha256,omitempty"`
-	Needed bool   `json:"needed"` // pulled for this variant
-	Cached bool   `json:"cached"`
-}
-
-// GraphInfo lists a cached graph's inputs and outputs.
-type GraphInfo struct {
-	Path    string   `json:"path"`
-	Inputs  []IOName `json:"inputs"`
-	Outputs []IOName `json:"outputs"`
-}
-
-// IOName is one graph input or output.
-type IOName struct {
-	Name  string  `json:"name"`
-	Type  string  `json:"type"`
-	Shape []int64 `json:"shape"`
-}
-
 // NewCmdModelInfo builds `fashionclip model info`.
 func NewCmdModelInfo(f *Factory, runF func(*ModelInfoOptions) error) *cobra.Command {
 	opts := &ModelInfoOptions{f: f}
@@ -377,117 +328,32 @@ A local model folder is accepted too.`,
 
 func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
 	f := o.f
-	info := &ModelInfo{Variant: f.Flags.Variant}
-	if info.Variant == "" {
-		info.Variant = "fp32"
-	}
-	var local []string // files present in the local folder
-	if st, err := os.Stat(o.Target); err == nil && st.IsDir() {
-		info.Source, info.Snapshot = "folder", o.Target
-		local = walkFiles(o.Target)
-		for _, p := range local {
-			info.Files = append(info.Files, ModelFile{Path: p, Size: fileSize(filepath.Join(o.Target, p)), Cached: true})
+	inspect := func(path string) ([]hub.IOName, []hub.IOName, error) {
+		if _, err := f.Runtime(); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", hub.ErrInspectUnavailable, err)
 		}
-	} else {
-		ref, _ := hub.ParseRef(o.Target)
-		info.Repo, info.Revision = ref.Repo, ref.Revision
-		c := hub.NewClient(f.Hub())
-		var remote *hub.RepoInfo
-		if !c.Config().Offline {
-			remote, err = c.Info(ctx, ref)
-			if err != nil && !(hub.IsNetworkError(err) && ctx.Err() == nil) {
-				return err
-			}
-			if err != nil {
-				info.Notes = append(info.Notes, fmt.Sprintf("could not reach the Hub (%v); showing the cache", err))
-			}
-		}
-		if remote != nil {
-			info.Source, info.Commit = "hub", remote.Commit
-			dir := c.SnapshotDir(ref.Repo, remote.Commit)
-			if st, err := os.Stat(dir); err == nil && st.IsDir() {
-				info.Snapshot, local = dir, walkFiles(dir)
-			}
-			for _, rf := range remote.Files {
-				info.Files = append(info.Files, ModelFile{Path: rf.Path, Size: rf.Size, LFS: rf.LFS, SHA256: rf.SHA256,
-					Cached: slices.Contains(local, rf.Path)})
-			}
-		} else {
-			commit, dir, files, err := c.LocalSnapshot(ref)
-			if err != nil {
-				return fmt.Errorf("%w; run `fashionclip model pull %s` while online", err, ref)
-			}
-			info.Source, info.Commit, info.Snapshot, local = "cache", commit, dir, files
-			for _, p := range files {
-				info.Files = append(info.Files, ModelFile{Path: p, Size: fileSize(filepath.Join(dir, p)), Cached: true})
-			}
-		}
+		in, out, err := ort.Describe(path)
+		return ioNames(in), ioNames(out), err
 	}
-	names := make([]string, len(info.Files))
-	for i, mf := range info.Files {
-		names[i] = mf.Path
-	}
-	if sel, err := hub.SelectFiles(names, f.Flags.Variant); err == nil {
-		for i := range info.Files {
-			info.Files[i].Needed = slices.Contains(sel.Files, info.Files[i].Path)
-		}
-	} else {
-		info.Notes = append(info.Notes, err.Error())
-	}
-	if info.Snapshot != "" {
-		describeLocal(f, info)
-	} else if info.Repo != "" {
-		info.Notes = append(info.Notes, fmt.Sprintf("not cached: run `fashionclip model pull %s`", o.Target))
-	}
-	return writeModelInfo(f, o.Format, info)
-}
-
-// describeLocal adds the detected layout and, when ONNX Runtime loads, the
-// graphs' input and output names. Failures become notes: info is a
-// diagnostic and shows what it can.
-func describeLocal(f *Factory, info *ModelInfo) {
-	layout, err := fashionclip.DetectLayout(info.Snapshot, fashionclip.Variant(f.Flags.Variant))
+	d, err := hub.NewClient(f.Hub()).Describe(ctx, o.Target, hub.DescribeOptions{Variant: f.Flags.Variant, Inspect: inspect})
 	if err != nil {
-		info.Notes = append(info.Notes, err.Error())
-		return
+		return err
 	}
-	rel := func(p string) string {
-		if r, err := filepath.Rel(info.Snapshot, p); err == nil {
-			return filepath.ToSlash(r)
-		}
-		return p
+	if d.Repo != "" && d.Snapshot == "" {
+		d.Notes = append(d.Notes, "not cached: run `fashionclip model pull "+o.Target+variantArg(f.Flags.Variant)+"`")
 	}
-	info.Layout = &LayoutInfo{Kind: string(layout.Kind)}
-	graphs := []string{layout.Combined}
-	if layout.Kind == "split" {
-		info.Layout.Text, info.Layout.Vision = rel(layout.Text), rel(layout.Vision)
-		graphs = []string{layout.Text, layout.Vision}
-	} else {
-		info.Layout.Combined = rel(layout.Combined)
-	}
-	if _, err := f.Runtime(); err != nil {
-		info.Notes = append(info.Notes, "graph inputs/outputs not shown: "+err.Error())
-		return
-	}
-	for _, g := range graphs {
-		in, out, err := ort.Describe(g)
-		if err != nil {
-			info.Notes = append(info.Notes, fmt.Sprintf("%s: cannot read the graph's inputs/outputs: %v", rel(g), err))
-			continue
-		}
-		info.Graphs = append(info.Graphs, GraphInfo{Path: rel(g), Inputs: ioNames(in), Outputs: ioNames(out)})
-	}
+	return writeModelInfo(f, o.Format, d)
 }
 
-func ioNames(infos []ort.IOInfo) []IOName {
-	out := make([]IOName, len(infos))
+func ioNames(infos []ort.IOInfo) []hub.IOName {
+	out := make([]hub.IOName, len(infos))
 	for i, x := range infos {
-		out[i] = IOName{Name: x.Name, Type: x.Type, Shape: x.Shape}
+		out[i] = hub.IOName{Name: x.Name, Type: x.Type, Shape: x.Shape}
 	}
 	return out
 }
 
-func writeModelInfo(f *Factory, format output.Format, info *ModelInfo) error {
+func writeModelInfo(f *Factory, format output.Format, info *hub.Description) error {
 	if format == output.JSON {
 		return quietPipe(output.NewRecordWriter(f.IO.Out, false).Write(info))
 	}
@@ -552,33 +418,6 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// walkFiles lists the regular files under dir (following the snapshot's
-// links) as sorted slash paths.
-func walkFiles(dir string) []string {
-	var out []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			if rel, err := filepath.Rel(dir, p); err == nil {
-				out = append(out, filepath.ToSlash(rel))
-			}
-		}
-		return nil
-	})
-	sort.Strings(out)
-	return out
-}
-
-func fileSize(p string) int64 {
-	st, err := os.Stat(p)
-	if err != nil {
-		return -1
-	}
-	return st.Size()
-}
-
 // ModelRmOptions are `model rm`'s arguments.
 type ModelRmOptions struct {
 	f   *Factory
@@ -625,6 +464,18 @@ func modelRmRun(o *ModelRmOptions) error {
 	res, err := hub.Remove(o.f.Hub().CacheDir, o.Ref)
 	if err != nil {
 		return err
+	}
+	// The graphs derived from the deleted blobs go too.
+	if gc, err := graphCache(o.f); err == nil && len(res.Blobs) > 0 {
+		keys := make([]string, len(res.Blobs))
+		for i, sha := range res.Blobs {
+			keys[i] = graphcache.BlobKey(sha)
+		}
+		freed, err := gc.RemoveSources(keys...)
+		res.Freed += freed
+		if err != nil {
+			o.f.Warnf("derived graphs: %v", err)
+		}
 	}
 	what := plural(len(res.Commits), "snapshot")
 	if res.Whole {

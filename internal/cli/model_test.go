@@ -137,9 +137,9 @@ func TestModelCommands(t *testing.T) {
 	}
 }
 
-func decodeInfo(t *testing.T, out string) ModelInfo {
+func decodeInfo(t *testing.T, out string) hub.Description {
 	t.Helper()
-	var info ModelInfo
+	var info hub.Description
 	if err := json.Unmarshal([]byte(out), &info); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}

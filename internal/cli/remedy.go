@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
 	"github.com/fashionclip/fashionclip/internal/ortlib"
@@ -13,6 +14,9 @@ import (
 // return typed errors that name no flag or command, and the CLI prints
 // "fashionclip: <error>; fix: <remedy>". "" when there is nothing to add.
 func remedy(err error) string {
+	if fix, _ := hubRemedy(err); fix != "" {
+		return fix
+	}
 	var (
 		notFound *fashionclip.RuntimeNotFoundError
 		missing  *fashionclip.RuntimeMissingError
@@ -47,4 +51,12 @@ func withRemedy(err error) string {
 		msg += "; fix: " + fix
 	}
 	return msg
+}
+
+// variantArg is " --variant V" for a non-default variant, for commands in fixes.
+func variantArg(v string) string {
+	if v == "" || strings.EqualFold(v, "fp32") {
+		return ""
+	}
+	return " --variant " + v
 }

@@ -47,8 +47,8 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		return ExitInterrupted
 	}
 	code := ExitCode(err)
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		code = ExitUsage // cobra's own, for the root command
+	if _, usage := hubRemedy(err); usage || strings.HasPrefix(err.Error(), "unknown command") {
+		code = ExitUsage // a mistyped repo id; cobra's own unknown command
 	}
 	var ee *ExitError
 	if !(errors.As(err, &ee) && ee.Err == nil) {

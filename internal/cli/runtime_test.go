@@ -145,9 +145,3 @@ func TestRuntimeInfoJSON(t *testing.T) {
 		t.Errorf("last candidate %+v, want the system lookup", info.Candidates[len(info.Candidates)-1])
 	}
 }
-
-func TestDefaultLibraryNameMatchesLookup(t *testing.T) {
-	if got := hub.DefaultLibraryName(runtime.GOOS); got != ortlib.LibraryName(runtime.GOOS) {
-		t.Errorf("hub installs %s, the lookup looks for %s", got, ortlib.LibraryName(runtime.GOOS))
-	}
-}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/fashionclip/fashionclip/internal/hub"
@@ -43,10 +42,11 @@ type Source struct {
 	Commit   string // the snapshot's commit, for repo ids
 }
 
-var repoIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[^\s]+)?$`)
-
-// IsRepoID reports whether ref looks like a Hub repo id owner/name[@revision].
-func IsRepoID(ref string) bool { return repoIDPattern.MatchString(ref) }
+// IsRepoID reports whether ref is a Hub repo id owner/name[@revision].
+func IsRepoID(ref string) bool {
+	_, err := hub.ParseRef(ref)
+	return err == nil
+}
 
 // ModelNotFoundError is a reference that is neither an existing path nor a repo id.
 type ModelNotFoundError struct{ Ref string }
@@ -69,9 +69,7 @@ func Resolve(ctx context.Context, ref string, variant Variant, opts HubOptions, 
 	if err != nil {
 		return Source{}, err
 	}
-	cfg := hub.ConfigFromEnv(opts.Getenv)
-	cfg.Offline = cfg.Offline || opts.Offline
-	snap, err := hub.NewClient(cfg).Pull(ctx, r, hub.PullOptions{Variant: string(variant), Progress: opts.Progress})
+	snap, err := hub.NewClient(hub.NewConfig(opts.Getenv, opts.Offline)).Pull(ctx, r, hub.PullOptions{Variant: string(variant), Progress: opts.Progress})
 	if err != nil {
 		return Source{}, err
 	}
