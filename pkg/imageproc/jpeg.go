@@ -8,6 +8,7 @@ package imageproc
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -32,6 +33,7 @@ func (s *source) openJPEG(data []byte, opts Options, target int) error {
 		return jpegErr(&info)
 	}
 	w, h := int(info.width), int(info.height)
+	s.info = jpegInfo(&info)
 	if err := checkSize(w, h, opts); err != nil {
 		return err
 	}
@@ -41,6 +43,7 @@ func (s *source) openJPEG(data []byte, opts Options, target int) error {
 		return fmt.Errorf("%w: %d-component JPEG", ErrUnsupportedFormat, int(info.components))
 	}
 	s.orientation = jpegOrientation(data)
+	s.maxScans = opts.maxScans()
 	s.jpegDenom = 1
 	if opts.FastDecode && target > 0 {
 		for _, d := range []int{8, 4, 2} {
@@ -56,17 +59,46 @@ func (s *source) openJPEG(data []byte, opts Options, target int) error {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// cancelFlag is a flag in C memory that the C decoder polls, set when ctx
+// is done. release must be called once the decode has returned.
+func cancelFlag(ctx context.Context) (flag *C.int, release func()) {
+	if ctx.Done() == nil {
+		return nil, func() {}
+	}
+	flag = C.fc_new_flag()
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		C.fc_set_flag(flag)
+		close(done)
+	})
+	return flag, func() {
+		if !stop() {
+			<-done // the setter has started: let it finish before freeing
+		}
+		C.fc_free(unsafe.Pointer(flag))
+	}
+}
+
 // decodeJPEGRows decodes rows [r0, r1) of the (scaled) image into out, which
 // holds (r1-r0) rows of 3*s.w bytes.
-func (s *source) decodeJPEGRows(data []byte, r0, r1 int, out []byte) error {
+func (s *source) decodeJPEGRows(ctx context.Context, data []byte, r0, r1 int, out []byte) error {
 	var info C.fc_jpeg_info
 	var dst *C.uchar
 	if len(out) > 0 {
 		dst = (*C.uchar)(unsafe.Pointer(&out[0]))
 	}
+	flag, release := cancelFlag(ctx)
+	lim := C.fc_jpeg_limits{cancel: flag, max_scans: C.int(s.maxScans)}
 	rc := C.fc_jpeg_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)),
-		C.int(s.jpegDenom), C.int(r0), C.int(r1), dst, C.size_t(3*s.w), &info)
+		C.int(s.jpegDenom), C.int(r0), C.int(r1), dst, C.size_t(3*s.w), &lim, &info)
+	release()
 	if rc != 0 {
+		switch {
+		case info.cancelled != 0:
+			return ctx.Err()
+		case info.too_many_scans != 0:
+			return fmt.Errorf("%w: %s", ErrTooComplex, C.GoString(&info.err[0]))
+		}
 		return jpegErr(&info)
 	}
 	if int(info.out_width) != s.w || int(info.out_height) != s.h {
@@ -114,4 +146,14 @@ func encodeJPEG(pix []byte, w, h, comps int, o jpegOptions) ([]byte, error) {
 	}
 	defer C.fc_free(unsafe.Pointer(out))
 	return C.GoBytes(unsafe.Pointer(out), C.int(outLen)), nil
+}
+
+// LibjpegTurboVersion is the libjpeg-turbo version the package was compiled
+// against ("2.1.5"), or "" when built with another libjpeg.
+func LibjpegTurboVersion() string {
+	n := int(C.fc_jpeg_turbo_version())
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d.%d.%d", n/1000000, n/1000%1000, n%1000)
 }
