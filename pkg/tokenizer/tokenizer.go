@@ -12,6 +12,12 @@
 //  5. the content is truncated to MaxLength-2 ids and framed by the start
 //     and end tokens.
 //
+// Only the kept ids cost work: a long text is tokenised by growing
+// prefixes until one yields the limit plus a margin of ids (see
+// encodePrefix), so a 30 MB text costs what its first few KB cost. The kept
+// ids are those of the whole text; tests compare both on long texts of
+// every kind and the fuzz targets on every input.
+//
 // A Tokenizer is safe for concurrent use once loaded.
 package tokenizer
 
