@@ -130,14 +130,21 @@ func writePNG16(out io.Writer, w, h int) error {
 	}
 	var idat bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	// A horizontal gradient in the first row, then rows filtered "Up" with
+	// zero differences: legal, tiny on disk, 8 bytes a pixel decoded.
 	row := make([]byte, 1+8*w)
+	for x := 0; x < w; x++ {
+		c := color.NRGBA64{R: uint16(x * 7), G: uint16(x * 3), B: uint16(x * 5), A: 0xFFFF}
+		binary.BigEndian.PutUint16(row[1+8*x:], c.R)
+		binary.BigEndian.PutUint16(row[3+8*x:], c.G)
+		binary.BigEndian.PutUint16(row[5+8*x:], c.B)
+		binary.BigEndian.PutUint16(row[7+8*x:], c.A)
+	}
+	up := make([]byte, 1+8*w)
+	up[0] = 2
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			c := color.NRGBA64{R: uint16(x * 7), G: uint16(y * 7), B: uint16((x + y) * 3), A: 0xFFFF}
-			binary.BigEndian.PutUint16(row[1+8*x:], c.R)
-			binary.BigEndian.PutUint16(row[3+8*x:], c.G)
-			binary.BigEndian.PutUint16(row[5+8*x:], c.B)
-			binary.BigEndian.PutUint16(row[7+8*x:], c.A)
+		if y == 1 {
+			row = up
 		}
 		zw.Write(row)
 		if idat.Len() > 1<<20 {

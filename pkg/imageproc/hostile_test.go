@@ -337,7 +337,10 @@ func TestPeakRSS(t *testing.T) {
 		t.Skip("set FASHIONCLIP_PEAK_RSS=1 to measure peak RSS of near-limit images")
 	}
 	const side = 9459
-	dir := t.TempDir()
+	dir := os.Getenv("FASHIONCLIP_PEAK_RSS_DIR") // keeps the files, e.g. to measure another build
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	pngPath := filepath.Join(dir, "rgba16.png")
 	f, err := os.Create(pngPath)
 	must(t, err)
@@ -361,6 +364,37 @@ func TestPeakRSS(t *testing.T) {
 		t.Logf("%s (%d bytes): peak RSS %d MiB, %.1f s", filepath.Base(path), st.Size(), ru.Maxrss/1024, time.Since(start).Seconds())
 		if ru.Maxrss/1024 > 768 {
 			t.Errorf("%s: peak RSS %d MiB > 768 MiB", filepath.Base(path), ru.Maxrss/1024)
+		}
+	}
+}
+
+// The streaming JPEG path (rows through the horizontal pass as they are
+// decoded) gives the very values of decoding the rows first, for every
+// layout, orientation and crop geometry it takes.
+func TestJPEGStreamingMatchesRows(t *testing.T) {
+	defer func() { streamJPEG = true }()
+	sizes := [][2]int{{203, 157}, {157, 203}, {224, 300}, {300, 224}, {1000, 40}, {50, 900}, {224, 224}}
+	for _, sz := range sizes {
+		for _, o := range []int{1, 2, 3, 4, 6} {
+			for _, comps := range []int{1, 3, 4} {
+				w, h := sz[0], sz[1]
+				pix := smoothRGB(w, h)
+				src := append(append([]byte(nil), pix...), pix[:w*h]...)[:w*h*comps]
+				data, err := encodeJPEG(src, w, h, comps, jpegOptions{quality: 85, hs: 2, vs: 2, progressive: comps == 3, app1: exifAPP1(binary.LittleEndian, o)})
+				must(t, err)
+				for _, cfg := range []Config{DefaultConfig(), func() Config { c := DefaultConfig(); c.CropHeight, c.CropWidth = 100, 400; return c }()} {
+					p := New(cfg, Options{})
+					streamJPEG = true
+					got, err := p.Bytes(data)
+					must(t, err)
+					streamJPEG = false
+					want, err := p.Bytes(data)
+					must(t, err)
+					if !slicesEqual(got, want) {
+						t.Errorf("%dx%d orientation %d, %d components, crop %dx%d: streaming differs", w, h, o, comps, cfg.CropWidth, cfg.CropHeight)
+					}
+				}
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@
 #include <jpeglib.h>
 
 #include "jpeg.h"
+#include "resample.h"
 
 typedef struct {
 	struct jpeg_error_mgr pub;
@@ -127,10 +128,32 @@ static void fc_skip(j_decompress_ptr c, fc_err_mgr *e, JDIMENSION n) {
 
 // fc_jpeg_run holds the one setup and error path of both entry points below;
 // header_only stops after the headers.
+// fc_hpass_row runs the horizontal pass of hp on decoded row y.
+static void fc_hpass_row(const fc_hpass *hp, int height, int y,
+                         const unsigned char *row) {
+	int l = hp->flip ? height - 1 - y : y;
+	if (l < hp->l0 || l >= hp->l1) {
+		return;
+	}
+	unsigned char *d = hp->dst + (size_t)(l - hp->l0) * (size_t)hp->nout * 3;
+	const unsigned char *s = row + hp->src_off;
+	if (hp->identity) {
+		for (int o = 0; o < hp->nout; o++) {
+			const unsigned char *p = hp->mirror ? s - (ptrdiff_t)o * 3 : s + (ptrdiff_t)o * 3;
+			d[o * 3] = p[0];
+			d[o * 3 + 1] = p[1];
+			d[o * 3 + 2] = p[2];
+		}
+		return;
+	}
+	fc_dot_rows(s, 0, 1, hp->nout, hp->start, hp->start_off, hp->taps, hp->k,
+	            hp->kstride, d, 0, 3);
+}
+
 static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
                        int denom, int row0, int row1, unsigned char *out,
-                       size_t stride, const fc_jpeg_limits *lim,
-                       fc_jpeg_info *info) {
+                       size_t stride, const fc_hpass *hp,
+                       const fc_jpeg_limits *lim, fc_jpeg_info *info) {
 	struct jpeg_decompress_struct c;
 	fc_err_mgr jerr;
 
@@ -203,9 +226,15 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 
 	// One scratch area for CMYK rows and for the final row read below; freed
 	// with the decompressor, also on the error path.
-	JDIMENSION scratch_w = c.output_width * (JDIMENSION)(cmyk ? 4 : 3);
+	// Streamed rows need FC_PAD spare bytes for the resampling kernel.
+	JDIMENSION scratch_w = c.output_width * (JDIMENSION)(cmyk ? 4 : 3) + FC_PAD;
 	JSAMPARRAY scratch = (*c.mem->alloc_sarray)((j_common_ptr)&c, JPOOL_IMAGE,
 	                                           scratch_w, FC_BATCH);
+	JSAMPARRAY rgb = scratch;
+	if (hp != NULL && cmyk) {
+		rgb = (*c.mem->alloc_sarray)((j_common_ptr)&c, JPOOL_IMAGE,
+		                             c.output_width * 3 + FC_PAD, FC_BATCH);
+	}
 
 	fc_skip(&c, &jerr, (JDIMENSION)row0);
 	while ((int)c.output_scanline < row1) {
@@ -220,7 +249,7 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 		}
 		JSAMPROW rows[FC_BATCH];
 		for (int i = 0; i < n; i++) {
-			rows[i] = cmyk ? scratch[i] : out + (size_t)(y - row0 + i) * stride;
+			rows[i] = (cmyk || hp != NULL) ? scratch[i] : out + (size_t)(y - row0 + i) * stride;
 		}
 		JDIMENSION got = jpeg_read_scanlines(&c, rows, (JDIMENSION)n);
 		if (got == 0) {
@@ -228,10 +257,13 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 			jpeg_destroy_decompress(&c);
 			return 1;
 		}
-		if (cmyk) {
-			for (JDIMENSION i = 0; i < got; i++) {
-				fc_cmyk_row(scratch[i], out + (size_t)(y - row0 + (int)i) * stride,
-				            (int)c.output_width);
+		for (JDIMENSION i = 0; i < got; i++) {
+			unsigned char *dst = hp != NULL ? rgb[i] : out + (size_t)(y - row0 + (int)i) * stride;
+			if (cmyk) {
+				fc_cmyk_row(scratch[i], dst, (int)c.output_width);
+			}
+			if (hp != NULL) {
+				fc_hpass_row(hp, (int)c.output_height, y + (int)i, dst);
 			}
 		}
 	}
@@ -253,13 +285,19 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 }
 
 int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info) {
-	return fc_jpeg_run(data, len, 1, 1, 0, 0, NULL, 0, NULL, info);
+	return fc_jpeg_run(data, len, 1, 1, 0, 0, NULL, 0, NULL, NULL, info);
 }
 
 int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
                    int row1, unsigned char *out, size_t stride,
                    const fc_jpeg_limits *lim, fc_jpeg_info *info) {
-	return fc_jpeg_run(data, len, 0, denom, row0, row1, out, stride, lim, info);
+	return fc_jpeg_run(data, len, 0, denom, row0, row1, out, stride, NULL, lim, info);
+}
+
+int fc_jpeg_decode_hpass(const unsigned char *data, size_t len, int denom,
+                         int row0, int row1, const fc_hpass *hp,
+                         const fc_jpeg_limits *lim, fc_jpeg_info *info) {
+	return fc_jpeg_run(data, len, 0, denom, row0, row1, NULL, 0, hp, lim, info);
 }
 
 int fc_jpeg_turbo_version(void) {

@@ -3,6 +3,7 @@ package imageproc
 /*
 #cgo LDFLAGS: -ljpeg
 #include <stdlib.h>
+#include <stdint.h>
 #include "jpeg.h"
 */
 import "C"
@@ -11,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"unsafe"
 )
 
@@ -92,6 +94,62 @@ func (s *source) decodeJPEGRows(ctx context.Context, data []byte, r0, r1 int, ou
 	rc := C.fc_jpeg_decode((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)),
 		C.int(s.jpegDenom), C.int(r0), C.int(r1), dst, C.size_t(3*s.w), &lim, &info)
 	release()
+	return s.jpegResult(ctx, rc, &info)
+}
+
+// decodeJPEGHPass decodes rows [r0, r1) and runs each through the
+// horizontal pass of ax as it comes, so the image is never held decoded:
+// mid receives oriented lines [l0, l1), each ax.n pixels, laid out as
+// dotPass lays out its result. Orientations 1 to 4 only (rows stay rows).
+func (s *source) decodeJPEGHPass(ctx context.Context, data []byte, r0, r1 int, ax *axis, l0, l1 int, mid []byte) error {
+	if s.orientation < 1 || s.orientation > 4 || ax.n <= 0 || l1 <= l0 || len(mid) < (l1-l0)*ax.n*3 {
+		return errKernelBounds
+	}
+	mirror := s.orientation == 2 || s.orientation == 3
+	// hp holds Go pointers and is itself in Go memory: cgo wants them pinned.
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(&mid[0])
+	hp := C.fc_hpass{l0: C.int(l0), l1: C.int(l1), nout: C.int(ax.n), dst: (*C.uchar)(unsafe.Pointer(&mid[0]))}
+	if s.orientation == 3 || s.orientation == 4 {
+		hp.flip = 1
+	}
+	if ax.identity {
+		hp.identity = 1
+		first := ax.lo
+		if mirror {
+			hp.mirror, first = 1, s.w-1-ax.lo
+		}
+		if first < 0 || first >= s.w || ax.lo+ax.n > s.w {
+			return errKernelBounds
+		}
+		hp.src_off = C.size_t(3 * first)
+	} else {
+		tab := ax
+		if mirror {
+			tab = ax.mirrored()
+		}
+		if tab.srcLo < 0 || tab.srcHi > s.w {
+			return errKernelBounds
+		}
+		hp.src_off = C.size_t(3 * tab.srcLo)
+		pin.Pin(&tab.start[0])
+		pin.Pin(&tab.taps[0])
+		pin.Pin(&tab.k[0])
+		hp.start, hp.taps, hp.k = i32(tab.start), i32(tab.taps), i32(tab.k)
+		hp.start_off, hp.kstride = C.int(tab.srcLo), C.int(tab.kstride)
+	}
+	var info C.fc_jpeg_info
+	flag, release := cancelFlag(ctx)
+	lim := C.fc_jpeg_limits{cancel: flag, max_scans: C.int(s.maxScans)}
+	rc := C.fc_jpeg_decode_hpass((*C.uchar)(unsafe.Pointer(&data[0])), C.size_t(len(data)),
+		C.int(s.jpegDenom), C.int(r0), C.int(r1), &hp, &lim, &info)
+	release()
+	return s.jpegResult(ctx, rc, &info)
+}
+
+// jpegResult turns a decode's return code and info into an error.
+func (s *source) jpegResult(ctx context.Context, rc C.int, info *C.fc_jpeg_info) error {
 	if rc != 0 {
 		switch {
 		case info.cancelled != 0:
@@ -99,7 +157,7 @@ func (s *source) decodeJPEGRows(ctx context.Context, data []byte, r0, r1 int, ou
 		case info.too_many_scans != 0:
 			return fmt.Errorf("%w: %s", ErrTooComplex, C.GoString(&info.err[0]))
 		}
-		return jpegErr(&info)
+		return jpegErr(info)
 	}
 	if int(info.out_width) != s.w || int(info.out_height) != s.h {
 		return fmt.Errorf("libjpeg scaled to %dx%d, expected %dx%d", int(info.out_width), int(info.out_height), s.w, s.h)

@@ -265,6 +265,26 @@ func (p *Preprocessor) run(ctx context.Context, dst []float32, s *source, data [
 	}
 	defer p.pool.Put(sc)
 
+	nx, ny := rx1-rx0, ry1-ry0
+	sc.crop = grow(sc.crop, 3*nx*ny)
+	crop := sc.crop
+	if s.rgb == nil && streamJPEG && s.orientation <= 4 && ax.n > 0 && ay.n > 0 {
+		// JPEG rows stream through the horizontal pass as libjpeg yields
+		// them; then the vertical pass runs as resizeCrop's would.
+		l0, l1 := ay.srcLo, ay.srcHi
+		r0, r1 := storedRows(s.orientation, s.h, ax.srcLo, ax.srcHi, l0, l1)
+		sc.tmp = grow(sc.tmp, (l1-l0)*ax.n*3)
+		if err := s.decodeJPEGHPass(ctx, data, r0, r1, ax, l0, l1, sc.tmp); err != nil {
+			return nil, nil, err
+		}
+		mid := plane{pix: sc.tmp, off: -l0 * ax.n * 3, ls: 3, ps: ax.n * 3}
+		out := plane{pix: crop, ls: ax.n * 3, ps: 3}
+		var err error
+		if _, sc.tmp2, err = pass(mid, 0, ax.n, ay, &out, sc.tmp2); err != nil {
+			return nil, nil, err
+		}
+		return p.finish(dst, crop, nx, top, left, ry0, ry1, rx0, rx1, outH, outW, req, sc)
+	}
 	var src plane
 	if s.rgb != nil {
 		src, _, _ = orient(s.rgb.Pix, s.w, s.h, 3*s.w, 0, s.orientation)
@@ -279,12 +299,19 @@ func (p *Preprocessor) run(ctx context.Context, dst []float32, s *source, data [
 		src, _, _ = orient(sc.dec, s.w, s.h, 3*s.w, r0, s.orientation)
 	}
 
-	nx, ny := rx1-rx0, ry1-ry0
-	sc.crop = grow(sc.crop, 3*nx*ny)
-	crop := sc.crop
 	if err := resizeCrop(crop, src, ax, ay, sc); err != nil {
 		return nil, nil, err
 	}
+	return p.finish(dst, crop, nx, top, left, ry0, ry1, rx0, rx1, outH, outW, req, sc)
+}
+
+// streamJPEG selects the streaming JPEG path (tests compare both).
+var streamJPEG = true
+
+// finish makes the thumbnail req asks for and writes the CHW output from
+// the resized pixels of the crop window.
+func (p *Preprocessor) finish(dst []float32, crop []byte, nx, top, left, ry0, ry1, rx0, rx1, outH, outW int, req Request, sc *scratch) ([]float32, []byte, error) {
+	ny := ry1 - ry0
 	var thumb []byte
 	if req.Thumbnail > 0 && nx > 0 && ny > 0 {
 		var err error
