@@ -6,11 +6,24 @@ package fuzzseed
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 )
+
+var write = flag.Bool("write-seeds", false, "regenerate testdata/fuzz seed corpora from the fixtures")
+
+// SkipUnlessWriting skips t unless the test binary runs with -write-seeds:
+// the seed writers are tests run on demand, e.g.
+//
+//	go test -run WriteFuzzSeeds -write-seeds ./pkg/npy
+func SkipUnlessWriting(t interface{ Skip(...any) }) {
+	if !*write {
+		t.Skip("run with -write-seeds to regenerate testdata/fuzz")
+	}
+}
 
 // Encode returns the corpus file for one entry whose arguments are []byte
 // or string values, in the order of the fuzz function's parameters.

@@ -51,14 +51,17 @@ type Options struct {
 // that repeats scans to burn CPU.
 const DefaultMaxScans = 100
 
-func (o Options) maxScans() int {
+func (o Options) maxScans() int { return orDefault(o.MaxScans, DefaultMaxScans) }
+
+// orDefault reads an Options limit: 0 means def, negative means none (0).
+func orDefault[T ~int | ~int64](v, def T) T {
 	switch {
-	case o.MaxScans == 0:
-		return DefaultMaxScans
-	case o.MaxScans < 0:
+	case v == 0:
+		return def
+	case v < 0:
 		return 0
 	}
-	return o.MaxScans
+	return v
 }
 
 func (o Options) limit() int64 {

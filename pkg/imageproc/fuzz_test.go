@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"image"
 	"image/color"
 	"math"
@@ -18,8 +17,6 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/fuzzseed"
 )
-
-var writeSeeds = flag.Bool("write-seeds", false, "regenerate testdata/fuzz from the fixtures")
 
 // imageSeeds are small files of every format and layout the decoders
 // handle, plus small versions of issue 13's hostile images, so that the
@@ -80,9 +77,7 @@ func imageSeeds(t testing.TB) map[string][]byte {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*writeSeeds {
-		t.Skip("run with -write-seeds to regenerate testdata/fuzz")
-	}
+	fuzzseed.SkipUnlessWriting(t)
 	for name, b := range imageSeeds(t) {
 		for _, target := range []string{"FuzzPreprocess", "FuzzProbe"} {
 			must(t, fuzzseed.Write("testdata/fuzz", target, name, b))

@@ -14,15 +14,7 @@ import (
 // for an uncompressed 24-bit BMP of that size (268 MB).
 const DefaultMaxFileBytes = 320 << 20
 
-func (o Options) maxFileBytes() int64 {
-	switch {
-	case o.MaxFileBytes == 0:
-		return DefaultMaxFileBytes
-	case o.MaxFileBytes < 0:
-		return 0
-	}
-	return o.MaxFileBytes
-}
+func (o Options) maxFileBytes() int64 { return orDefault(o.MaxFileBytes, DefaultMaxFileBytes) }
 
 // readPiece is how much ReadFile reads between checks of its context.
 const readPiece = 1 << 20

@@ -2,13 +2,10 @@ package npy
 
 import (
 	"bytes"
-	"flag"
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/fuzzseed"
 )
-
-var writeSeeds = flag.Bool("write-seeds", false, "regenerate testdata/fuzz from the fixtures")
 
 // npySeeds are well-formed files and the hostile headers of issue 13.
 func npySeeds(t testing.TB) map[string][]byte {
@@ -37,9 +34,7 @@ func hostileHeader(tuple string) []byte {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*writeSeeds {
-		t.Skip("run with -write-seeds to regenerate testdata/fuzz")
-	}
+	fuzzseed.SkipUnlessWriting(t)
 	for name, b := range npySeeds(t) {
 		if err := fuzzseed.Write("testdata/fuzz", "FuzzReadFloat32", name, b); err != nil {
 			t.Fatal(err)

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,8 +11,6 @@ import (
 	"github.com/fashionclip/fashionclip/internal/fuzzseed"
 	"github.com/fashionclip/fashionclip/internal/testutil"
 )
-
-var writeSeeds = flag.Bool("write-seeds", false, "regenerate testdata/fuzz from the fixtures")
 
 // fuzzTokenizer is CLIP's real tokenizer when the reference kit is there,
 // else the mini fixture, so that fuzzing works in a bare checkout too.
@@ -96,9 +93,7 @@ func loaderSeeds(t testing.TB) (jsons [][]byte, pairs [][2][]byte) {
 }
 
 func TestWriteFuzzSeeds(t *testing.T) {
-	if !*writeSeeds {
-		t.Skip("run with -write-seeds to regenerate testdata/fuzz")
-	}
+	fuzzseed.SkipUnlessWriting(t)
 	const dir = "testdata/fuzz"
 	for i, s := range textSeeds {
 		name := "text" + string(rune('a'+i))
