@@ -271,6 +271,16 @@ func BenchmarkThumbnail(b *testing.B) {
 	must(b, err)
 	p := New(DefaultConfig(), Options{})
 	dst := make([]float32, p.PixelCount())
+	// The thumbnail step alone, on a 224×224 crop.
+	crop := makePix(3 * 224 * 224)
+	copy(crop, smoothRGB(224, 224))
+	b.Run("thumbnail step only", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := thumbnail(crop, 224, 224, 192, 0, &scratch{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, size := range []int{0, 192} {
 		b.Run(fmt.Sprintf("thumbnail=%d", size), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
