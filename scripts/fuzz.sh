@@ -55,6 +55,7 @@ for t in "${targets[@]}"; do
 	status=$(cat "$log.rc")
 	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}')
 	summary+=("$(printf '%-60s %-28s %6ss %12s execs  %s' "$pkg" "$name" "$(($(date +%s) - start))" "${execs:-?}" "$([ "$status" -eq 0 ] && echo ok || echo FAIL)")")
+	echo "--- ${summary[-1]}"
 	[ "$status" -eq 0 ] || failed+=("$pkg $name")
 	rm -f "$log" "$log.rc"
 done
