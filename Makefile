@@ -14,7 +14,7 @@ export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
 DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
 
-.PHONY: all build install screenshots ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
+.PHONY: all build install screenshots ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot fuzz fuzz-smoke asan
 
 all: build
 
@@ -78,6 +78,21 @@ test-short: ort deps
 
 bench: ort deps
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./...
+
+# Go native fuzzing: every Fuzz target of the module in turn (scripts/fuzz.sh
+# finds them), -parallel=1. Plain `go test` already runs each target's seeds.
+FUZZTIME ?= 10m
+fuzz: ort deps
+	scripts/fuzz.sh $(FUZZTIME)
+
+# A short fuzz of each target, for CI.
+fuzz-smoke: ort deps
+	scripts/fuzz.sh 20s
+
+# The cgo code (libjpeg glue, resampling kernels) under AddressSanitizer and
+# UBSan: imageproc's tests and the decode fuzz seeds.
+asan: deps
+	scripts/asan.sh
 
 # Synthetic models: tiny (tests) and full ViT-B/32 shape (benchmarks, ~605 MB).
 synth: build

@@ -3,8 +3,8 @@ package imageproc
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math"
 	"os"
 )
 
@@ -185,19 +185,73 @@ func parseTriple(m json.RawMessage, def [3]float32) ([3]float32, error) {
 	return [3]float32{float32(list[0]), float32(list[1]), float32(list[2])}, nil
 }
 
+// MaxConfigSize bounds shortest_edge and crop_size: CLIP models use 224 to
+// 448, and a tensor of 2048×2048 is already 48 MiB per image.
+const MaxConfigSize = 2048
+
+// validate refuses what CLIPImageProcessor would choke on or turn into
+// garbage: sizes that are not positive or absurdly large, non-finite
+// constants, and any combination whose normalisation of some 8-bit value
+// is not a finite float32 of reasonable size (a denormal std, a huge
+// rescale factor). Messages
+// name the JSON field.
 func (c Config) validate() error {
-	if c.DoResize && c.ShortestEdge <= 0 {
-		return fmt.Errorf("shortest edge %d must be positive", c.ShortestEdge)
+	if c.DoResize && (c.ShortestEdge <= 0 || c.ShortestEdge > MaxConfigSize) {
+		return fmt.Errorf("size: shortest edge %d is outside 1..%d", c.ShortestEdge, MaxConfigSize)
 	}
-	if c.DoCenterCrop && (c.CropHeight <= 0 || c.CropWidth <= 0) {
-		return fmt.Errorf("crop size %dx%d must be positive", c.CropWidth, c.CropHeight)
+	if c.DoCenterCrop && (c.CropHeight <= 0 || c.CropWidth <= 0 || c.CropHeight > MaxConfigSize || c.CropWidth > MaxConfigSize) {
+		return fmt.Errorf("crop_size: %dx%d is outside 1..%d", c.CropWidth, c.CropHeight, MaxConfigSize)
+	}
+	if c.DoRescale && !finite(c.RescaleFactor) {
+		return fmt.Errorf("rescale_factor: %v is not a finite number", c.RescaleFactor)
 	}
 	if c.DoNormalize {
-		for _, s := range c.Std {
-			if s == 0 {
-				return errors.New("image_std has a zero")
+		for i := range 3 {
+			if !finite(float64(c.Mean[i])) {
+				return fmt.Errorf("image_mean[%d]: %v is not a finite number", i, c.Mean[i])
+			}
+			if s := c.Std[i]; s == 0 || !finite(float64(s)) {
+				return fmt.Errorf("image_std[%d]: %v is not a finite non-zero number", i, s)
+			}
+		}
+	}
+	lut := c.lut()
+	for ch := range lut {
+		for v, x := range lut[ch] {
+			if !finite(float64(x)) || math.Abs(float64(x)) > maxPixelValue {
+				field := "image_std"
+				if r := float64(float32(float32(v) * float32(c.RescaleFactor))); c.DoRescale && (!finite(r) || math.Abs(r) > maxPixelValue) {
+					field = "rescale_factor"
+				}
+				return fmt.Errorf("%s: channel %d maps pixel value %d to %v, outside ±%g", field, ch, v, x, maxPixelValue)
 			}
 		}
 	}
 	return nil
+}
+
+// maxPixelValue bounds a normalised value: CLIP's lie within ±3, and inputs
+// of this size only overflow the encoder into NaN embeddings.
+const maxPixelValue = 1e6
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// lut is HF's rescale-then-normalize in float32 as a table per channel:
+// v*factor, then (x-mean)/std, each rounded to float32 (the explicit
+// conversions forbid FMA fusion).
+func (c Config) lut() (t [3][256]float32) {
+	scale := float32(c.RescaleFactor)
+	for ch := range 3 {
+		for v := range 256 {
+			x := float32(v)
+			if c.DoRescale {
+				x = float32(x * scale)
+			}
+			if c.DoNormalize {
+				x = float32(x-c.Mean[ch]) / c.Std[ch]
+			}
+			t[ch][v] = x
+		}
+	}
+	return t
 }

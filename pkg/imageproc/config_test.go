@@ -37,7 +37,18 @@ func TestLoadConfig(t *testing.T) {
 		{"bad crop", `{"crop_size": {"height": 224}}`, nil, "crop_size"},
 		{"two means", `{"image_mean": [0.5, 0.5]}`, nil, "image_mean"},
 		{"zero std", `{"image_std": [0.2, 0, 0.2]}`, nil, "zero"},
-		{"negative edge", `{"size": -1}`, nil, "positive"},
+		{"negative edge", `{"size": -1}`, nil, "size: shortest edge -1 is outside 1..2048"},
+		// Issue 13: hostile values are refused naming the file and the field.
+		{"zero edge", `{"size": 0}`, nil, "size: shortest edge 0 is outside"},
+		{"huge crop", `{"crop_size": 100000}`, nil, "crop_size: 100000x100000 is outside 1..2048"},
+		{"negative crop", `{"crop_size": {"height": -3, "width": 224}}`, nil, "crop_size: 224x-3"},
+		{"NaN mean", `{"image_mean": [NaN, 0.5, 0.5]}`, nil, "invalid character 'N'"},
+		{"overflowing mean", `{"image_mean": [1e39, 0.5, 0.5]}`, nil, "image_mean[0]: +Inf is not a finite number"},
+		{"beyond float64", `{"image_std": [1e400, 1, 1]}`, nil, "image_std: want 3 numbers"},
+		{"infinite std", `{"image_std": [1, 1e39, 1]}`, nil, "image_std[1]: +Inf"},
+		{"denormal std", `{"image_std": [0.26, 0.26, 1e-40]}`, nil, "image_std: channel 2 maps pixel value 0 to"},
+		{"huge rescale factor", `{"rescale_factor": 1e30}`, nil, "rescale_factor: channel 0 maps pixel value 1 to"},
+		{"infinite rescale factor", `{"rescale_factor": 1e300}`, nil, "rescale_factor: channel 0 maps pixel value 0 to NaN"},
 		{"not json", `{"size": `, nil, "unexpected"},
 	}
 	for _, tc := range tests {

@@ -2,7 +2,7 @@ package imageproc
 
 import (
 	"bytes"
-	"encoding/binary"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -37,6 +37,31 @@ type Options struct {
 	// DecodeRGB). Much faster on large photos, but no longer bit-exact with
 	// Pillow.
 	FastDecode bool
+	// MaxFileBytes bounds the files File and FileContext read (see
+	// ReadFile). 0 means DefaultMaxFileBytes; negative, no limit.
+	MaxFileBytes int64
+	// MaxScans refuses progressive (and other multi-scan) JPEGs with more
+	// scans (ErrTooComplex). 0 means DefaultMaxScans; negative, no limit.
+	MaxScans int
+}
+
+// DefaultMaxScans bounds the scans of a JPEG. Encoders write about ten
+// (libjpeg's progressive script) and at most a few dozen; each scan may
+// touch every coefficient block, so the limit bounds the work of a file
+// that repeats scans to burn CPU.
+const DefaultMaxScans = 100
+
+func (o Options) maxScans() int { return orDefault(o.MaxScans, DefaultMaxScans) }
+
+// orDefault reads an Options limit: 0 means def, negative means none (0).
+func orDefault[T ~int | ~int64](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 func (o Options) limit() int64 {
@@ -83,7 +108,9 @@ type source struct {
 	w, h        int // stored size, after DCT scaling for fast JPEG
 	orientation int // 1..8
 	jpegDenom   int
+	maxScans    int  // JPEG scan limit, 0 for none
 	rgb         *RGB // decoded whole image (non-JPEG formats)
+	info        Info // what the header said
 }
 
 // checkSize applies the decompression-bomb guard to a header's dimensions.
@@ -99,7 +126,7 @@ func checkSize(w, h int, opts Options) error {
 
 // open reads the header and, for every format but JPEG, decodes the pixels.
 // target is the short side wanted by FastDecode (0: no DCT scaling).
-func open(data []byte, opts Options, target int) (*source, error) {
+func open(ctx context.Context, data []byte, opts Options, target int) (*source, error) {
 	if len(data) == 0 {
 		return nil, errors.New("file is empty")
 	}
@@ -110,9 +137,9 @@ func open(data []byte, opts Options, target int) (*source, error) {
 	case fmtJPEG:
 		err = s.openJPEG(data, opts, target)
 	case fmtGIF:
-		err = s.openGIF(data, opts)
+		err = s.openGIF(ctx, data, opts)
 	case fmtPNG, fmtWebP, fmtBMP, fmtTIFF:
-		err = s.openStd(data, opts)
+		err = s.openStd(ctx, data, opts)
 	default:
 		return nil, ErrUnsupportedFormat
 	}
@@ -122,67 +149,79 @@ func open(data []byte, opts Options, target int) (*source, error) {
 	if s.orientation < 1 || s.orientation > 8 {
 		s.orientation = 1
 	}
+	s.info.Orientation = s.orientation
 	return s, nil
 }
 
-func (s *source) openGIF(data []byte, opts Options) error {
+func (s *source) openGIF(ctx context.Context, data []byte, opts Options) error {
 	f, err := parseGIF(data)
 	if err != nil {
 		return err
 	}
+	s.info = gifInfo(f)
 	if err := checkSize(f.canvasW, f.canvasH, opts); err != nil {
 		return err
 	}
-	if err := guard(func() (err error) { s.rgb, err = decodeGIF(f); return }); err != nil {
+	if err := guard(func() (err error) { s.rgb, err = decodeGIF(ctx, f); return }); err != nil {
 		return err
 	}
 	s.w, s.h = s.rgb.W, s.rgb.H
 	return nil
 }
 
-// openStd decodes PNG, WebP, BMP and TIFF with the Go decoders.
-func (s *source) openStd(data []byte, opts Options) error {
+// openStd decodes PNG, WebP, BMP and TIFF with the Go decoders, which read
+// through ctxReader so that cancellation stops them.
+func (s *source) openStd(ctx context.Context, data []byte, opts Options) error {
 	var cfgFn func([]byte) (image.Config, error)
-	var decFn func([]byte) (image.Image, error)
+	var decFn func(io.Reader) (image.Image, error)
+	plteLen := 256
+	var pngInfo *pngScan
 	switch s.format {
 	case fmtPNG:
 		cfgFn = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
-		decFn = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
+		decFn = func(r io.Reader) (image.Image, error) { return png.Decode(r) }
 	case fmtWebP:
+		s.orientation = webpOrientation(data)
 		cfgFn = func(b []byte) (image.Config, error) { return webp.DecodeConfig(bytes.NewReader(b)) }
-		decFn = func(b []byte) (image.Image, error) { return webp.Decode(bytes.NewReader(b)) }
+		decFn = webp.Decode
 	case fmtBMP:
 		cfgFn = func(b []byte) (image.Config, error) { return bmp.DecodeConfig(bytes.NewReader(b)) }
-		decFn = func(b []byte) (image.Image, error) { return bmp.Decode(bytes.NewReader(b)) }
+		decFn = bmp.Decode
 	case fmtTIFF:
+		s.orientation = tiffOrientation(data)
 		cfgFn = func(b []byte) (image.Config, error) { return tiff.DecodeConfig(bytes.NewReader(b)) }
-		decFn = func(b []byte) (image.Image, error) { return tiff.Decode(bytes.NewReader(b)) }
+		// tiff needs an io.ReaderAt; it reads strip by strip, so the check
+		// between reads still applies.
+		decFn = func(io.Reader) (image.Image, error) { return tiff.Decode(ctxReaderAt{ctx, bytes.NewReader(data)}) }
 	}
 	var cfg image.Config
 	if err := guard(func() (err error) { cfg, err = cfgFn(data); return }); err != nil {
 		return stdError(err)
 	}
+	s.info = stdInfo(s.format, cfg)
 	if err := checkSize(cfg.Width, cfg.Height, opts); err != nil {
 		return err
 	}
-	var img image.Image
-	if err := guard(func() (err error) { img, err = decFn(data); return }); err != nil {
-		return stdError(err)
+	if s.format == fmtPNG {
+		sc, err := scanPNG(data)
+		if err != nil {
+			return err
+		}
+		pngInfo, plteLen, s.orientation = sc, sc.plteLen, sc.orientation
 	}
-	plteLen := 256
-	switch s.format {
-	case fmtPNG:
-		s.orientation = pngOrientation(data)
-		plteLen = pngPaletteLen(data)
-	case fmtWebP:
-		s.orientation = webpOrientation(data)
-	case fmtTIFF:
-		s.orientation = tiffOrientation(data)
+	var src io.Reader = bytes.NewReader(data)
+	if pngInfo != nil {
+		src = pngImageStream(data, pngInfo)
+	}
+	var img image.Image
+	if err := guard(func() (err error) { img, err = decFn(ctxReader{ctx, src}); return }); err != nil {
+		return stdError(err)
 	}
 	if rgb, ok := webpRGB(img); ok && s.format == fmtWebP {
 		s.rgb = rgb
 	} else {
-		s.rgb = toRGB(img, plteLen)
+		// The decoded image is ours: wide formats are narrowed in place.
+		s.rgb = toRGB(img, plteLen, true)
 	}
 	s.w, s.h = s.rgb.W, s.rgb.H
 	return nil
@@ -211,25 +250,6 @@ func stdError(err error) error {
 	return err
 }
 
-// pngPaletteLen returns the number of PLTE entries (256 when absent).
-func pngPaletteLen(data []byte) int {
-	p := 8
-	for p+12 <= len(data) {
-		n := int(binary.BigEndian.Uint32(data[p:]))
-		if n < 0 || p+12+n > len(data) {
-			break
-		}
-		if string(data[p+4:p+8]) == "PLTE" {
-			return n / 3
-		}
-		if string(data[p+4:p+8]) == "IDAT" {
-			break
-		}
-		p += 12 + n
-	}
-	return 256
-}
-
 // round16 maps a 16-bit sample to 8 bits by rounding v*255/65535 (= v/257).
 func round16(v uint16) byte { return byte((uint32(v) + 128) / 257) }
 
@@ -243,10 +263,22 @@ func muldiv255(a, b int) int {
 // semantics: grey is replicated, palettes are looked up, alpha is dropped
 // (not composited). plteLen is the number of palette entries the file
 // actually defined; Pillow maps indices past them to grey levels.
-func toRGB(img image.Image, plteLen int) *RGB {
+//
+// With inPlace (the image is the caller's own scratch), 4- and 8-byte
+// pixels are narrowed inside the image's own buffer: every pixel is read
+// before its 3 bytes are written, and they never land past it. A
+// near-limit 16-bit RGBA PNG then needs its decoded 8 bytes a pixel and
+// nothing more.
+func toRGB(img image.Image, plteLen int, inPlace bool) *RGB {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	out := &RGB{W: w, H: h, Pix: makePix(3 * w * h)}
+	out := &RGB{W: w, H: h}
+	if inPlace {
+		out.Pix = reusablePix(img, w, h)
+	}
+	if out.Pix == nil {
+		out.Pix = makePix(3 * w * h)
+	}
 	dst := out.Pix
 	if m, ok := img.(*image.NYCbCrA); ok {
 		img = &m.YCbCr // alpha is dropped, as convert("RGB") does
@@ -357,6 +389,36 @@ func toRGB(img image.Image, plteLen int) *RGB {
 		generic(dst, img)
 	}
 	return out
+}
+
+// reusablePix returns the first 3*w*h bytes of img's buffer when toRGB's
+// conversion of img may write there, else nil.
+func reusablePix(img image.Image, w, h int) []byte {
+	var pix []byte
+	var stride, bpp int
+	switch m := img.(type) {
+	case *image.NRGBA:
+		pix, stride, bpp = m.Pix, m.Stride, 4
+	case *image.NRGBA64:
+		pix, stride, bpp = m.Pix, m.Stride, 8
+	case *image.RGBA:
+		if !m.Opaque() { // converted through At, which reads as it goes
+			return nil
+		}
+		pix, stride, bpp = m.Pix, m.Stride, 4
+	case *image.RGBA64:
+		if !m.Opaque() {
+			return nil
+		}
+		pix, stride, bpp = m.Pix, m.Stride, 8
+	default:
+		return nil
+	}
+	n := 3 * w * h
+	if img.Bounds().Min != (image.Point{}) || stride != bpp*w || cap(pix)-n < padBytes {
+		return nil
+	}
+	return pix[:n]
 }
 
 // generic converts through color.NRGBAModel (un-premultiplying alpha).

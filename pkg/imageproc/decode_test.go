@@ -2,6 +2,7 @@ package imageproc
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"image"
@@ -217,7 +218,7 @@ func TestToRGBConversions(t *testing.T) {
 		{"sub-image", sub.SubImage(image.Rect(1, 1, 3, 2)), 256, []byte{77, 77, 77, 88, 88, 88}},
 	}
 	for _, tc := range tests {
-		if got := toRGB(tc.img, tc.plteLen); !bytes.Equal(got.Pix, tc.want) {
+		if got := toRGB(tc.img, tc.plteLen, false); !bytes.Equal(got.Pix, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, got.Pix, tc.want)
 		}
 	}
@@ -295,7 +296,7 @@ func TestBMPAndTIFF(t *testing.T) {
 			img.Pix[i] = 255
 		}
 	}
-	want := toRGB(img, 256).Pix
+	want := toRGB(img, 256, false).Pix
 	var b, tf bytes.Buffer
 	if err := bmp.Encode(&b, img); err != nil {
 		t.Fatal(err)
@@ -510,17 +511,17 @@ func TestJPEGRowRangeMatchesFullDecode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := open(data, Options{}, 0)
+			s, err := open(context.Background(), data, Options{}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			full := makePix(3 * w * h)
-			if err := s.decodeJPEGRows(data, 0, h, full); err != nil {
+			if err := s.decodeJPEGRows(context.Background(), data, 0, h, full); err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range [][2]int{{0, 1}, {1, 2}, {7, 9}, {8, 16}, {15, 40}, {16, 17}, {33, 157}, {100, 156}, {156, 157}, {60, 60}} {
 				part := makePix(3 * w * (r[1] - r[0]))
-				if err := s.decodeJPEGRows(data, r[0], r[1], part); err != nil {
+				if err := s.decodeJPEGRows(context.Background(), data, r[0], r[1], part); err != nil {
 					t.Fatal(err)
 				}
 				if !bytes.Equal(part, full[3*w*r[0]:3*w*r[1]]) {
@@ -540,8 +541,8 @@ func TestToRGBDropsAlphaOfNYCbCrA(t *testing.T) {
 	for i := range m.Cb {
 		m.Cb[i], m.Cr[i] = byte(90+20*i), byte(200-30*i)
 	}
-	got := toRGB(m, 0)
-	want := toRGB(&m.YCbCr, 0)
+	got := toRGB(m, 0, false)
+	want := toRGB(&m.YCbCr, 0, false)
 	if !bytes.Equal(got.Pix, want.Pix) {
 		t.Fatalf("NYCbCrA gives %v, its YCbCr without alpha %v", got.Pix, want.Pix)
 	}

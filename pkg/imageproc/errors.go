@@ -11,6 +11,12 @@ var ErrUnsupportedFormat = errors.New("unsupported image format")
 // Options.MaxPixels. Nothing is decoded in that case.
 var ErrTooLarge = errors.New("image too large")
 
+// ErrTooComplex reports an image that is legal in size but would cost too
+// much work to decode: a progressive JPEG with more scans than
+// Options.MaxScans, more PNG text than Pillow accepts, a GIF with too many
+// extension blocks before its first frame. Nothing more is decoded.
+var ErrTooComplex = errors.New("image too costly to decode")
+
 // errTruncated marks data that ends before the image does.
 var errTruncated = errors.New("image file is truncated")
 

@@ -2,10 +2,8 @@ package imageproc
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"encoding/hex"
-	"io"
 	"regexp"
 	"strings"
 )
@@ -115,93 +113,6 @@ func xmpOrientation(xmp []byte) int {
 		return 0
 	}
 	return int(m[2][0] - '0')
-}
-
-// pngOrientation reads eXIf, ImageMagick's "Raw profile type exif" text and,
-// failing both, XMP, as Pillow's PngImagePlugin and getexif do.
-func pngOrientation(data []byte) int {
-	// Pillow stores chunks in a dict as it meets them, so later ones win.
-	var exif, raw, xmp []byte
-	p := 8
-	for p+12 <= len(data) {
-		n := int(binary.BigEndian.Uint32(data[p:]))
-		typ := string(data[p+4 : p+8])
-		if n < 0 || p+12+n > len(data) {
-			break
-		}
-		body := data[p+8 : p+8+n]
-		p += 12 + n
-		switch typ {
-		case "eXIf":
-			exif = body
-		case "tEXt", "zTXt", "iTXt":
-			key, val := pngText(typ, body)
-			switch key {
-			case "Raw profile type exif":
-				raw = val
-			case "XML:com.adobe.xmp":
-				xmp = val
-			}
-		case "IEND":
-			p = len(data)
-		}
-	}
-	if exif == nil && raw != nil {
-		exif = rawProfile(raw)
-	}
-	if o := exifOrientation(exif); o != 0 {
-		return o
-	}
-	return xmpOrientation(xmp)
-}
-
-// pngText returns the keyword and (inflated) text of a text chunk.
-func pngText(typ string, body []byte) (string, []byte) {
-	key, rest, ok := bytes.Cut(body, []byte{0})
-	if !ok {
-		return "", nil
-	}
-	switch typ {
-	case "tEXt":
-		return string(key), rest
-	case "zTXt":
-		if len(rest) < 1 {
-			return "", nil
-		}
-		return string(key), inflate(rest[1:])
-	default: // iTXt: flag, method, language\0, translated keyword\0, text
-		if len(rest) < 2 {
-			return "", nil
-		}
-		compressed := rest[0] == 1
-		_, rest, ok = bytes.Cut(rest[2:], []byte{0})
-		if !ok {
-			return "", nil
-		}
-		_, rest, ok = bytes.Cut(rest, []byte{0})
-		if !ok {
-			return "", nil
-		}
-		if compressed {
-			return string(key), inflate(rest)
-		}
-		return string(key), rest
-	}
-}
-
-// inflate decompresses a zlib stream, keeping at most 1 MiB: a text chunk
-// is never worth more when all we want is one tag.
-func inflate(b []byte) []byte {
-	r, err := zlib.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil
-	}
-	defer r.Close()
-	out, err := io.ReadAll(io.LimitReader(r, 1<<20))
-	if err != nil {
-		return nil
-	}
-	return out
 }
 
 // rawProfile decodes ImageMagick's hex dump: a blank line, the profile name,

@@ -156,7 +156,11 @@ func TestPNGOrientationSources(t *testing.T) {
 		for i := len(tc.chunks) - 1; i >= 0; i-- {
 			data = insertChunk(data, tc.chunks[i])
 		}
-		if got := pngOrientation(data); got != tc.want {
+		sc, err := scanPNG(data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := sc.orientation; got != tc.want {
 			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
 		}
 	}

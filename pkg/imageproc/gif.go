@@ -3,6 +3,7 @@ package imageproc
 import (
 	"bytes"
 	"compress/lzw"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,12 +47,16 @@ func parseGIF(b []byte) (*gifFrame, error) {
 		global = b[p : p+n]
 		p += n
 	}
+	extensions := 0
 	for {
 		if p >= len(b) {
 			return nil, errors.New("no image in GIF file")
 		}
 		switch b[p] {
 		case '!': // extension: label, then sub-blocks
+			if extensions++; extensions > maxGIFExtensions {
+				return nil, fmt.Errorf("%w: more than %d GIF extension blocks before the first image", ErrTooComplex, maxGIFExtensions)
+			}
 			if p+1 >= len(b) {
 				return nil, errTruncated
 			}
@@ -115,14 +120,25 @@ func parseGIF(b []byte) (*gifFrame, error) {
 	}
 }
 
-// subBlocks joins the data sub-blocks that follow the LZW code size.
+// maxGIFExtensions bounds the extension blocks before the first image. A
+// real file has a handful (graphic control, application, comment); tens of
+// thousands only cost time.
+const maxGIFExtensions = 4096
+
+// subBlocks joins the data sub-blocks that follow the LZW code size. Like
+// Pillow's decoder it uses no byte of a sub-block cut short by the end of
+// the file, and it stops when ctx is done.
 type subBlocks struct {
+	ctx context.Context
 	b   []byte
 	cur []byte
 }
 
 func (s *subBlocks) Read(p []byte) (int, error) {
 	for len(s.cur) == 0 {
+		if err := s.ctx.Err(); err != nil {
+			return 0, err
+		}
 		if len(s.b) == 0 {
 			return 0, io.ErrUnexpectedEOF
 		}
@@ -131,8 +147,8 @@ func (s *subBlocks) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		if 1+n > len(s.b) {
-			s.cur, s.b = s.b[1:], nil
-			continue
+			s.b = nil
+			return 0, io.ErrUnexpectedEOF
 		}
 		s.cur, s.b = s.b[1:1+n], s.b[1+n:]
 	}
@@ -142,14 +158,17 @@ func (s *subBlocks) Read(p []byte) (int, error) {
 }
 
 // decodeGIF returns the first frame as packed RGB.
-func decodeGIF(f *gifFrame) (*RGB, error) {
+func decodeGIF(ctx context.Context, f *gifFrame) (*RGB, error) {
 	if f.litWidth < 2 || f.litWidth > 8 {
 		return nil, fmt.Errorf("LZW code size %d out of range", f.litWidth)
 	}
 	idx := make([]byte, f.w*f.h)
-	r := lzw.NewReader(&subBlocks{b: f.data}, lzw.LSB, f.litWidth)
+	r := lzw.NewReader(&subBlocks{ctx: ctx, b: f.data}, lzw.LSB, f.litWidth)
 	if _, err := io.ReadFull(r, idx); err != nil {
 		r.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return nil, errTruncated
 		}

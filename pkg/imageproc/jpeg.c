@@ -10,12 +10,23 @@
 #include <jpeglib.h>
 
 #include "jpeg.h"
+#include "resample.h"
 
 typedef struct {
 	struct jpeg_error_mgr pub;
 	jmp_buf jump;
 	int eof; // libjpeg had to invent an EOI because the data ran out
+	struct jpeg_progress_mgr progress;
+	const int *cancel;  // set to non-zero by another thread to stop
+	int max_scans;      // 0: no limit
+	int stop;           // why the progress monitor stopped the decode
 } fc_err_mgr;
+
+enum { FC_STOP_NONE, FC_STOP_CANCELLED, FC_STOP_SCANS };
+
+static int fc_cancelled(const fc_err_mgr *e) {
+	return e->cancel != NULL && __atomic_load_n(e->cancel, __ATOMIC_RELAXED) != 0;
+}
 
 // libjpeg's default error_exit calls exit(); jump back to the caller instead.
 static void fc_error_exit(j_common_ptr c) {
@@ -44,6 +55,27 @@ static void fc_init_err(fc_err_mgr *e) {
 	e->pub.emit_message = fc_emit_message;
 	e->pub.output_message = fc_output_message;
 	e->eof = 0;
+	e->cancel = NULL;
+	e->max_scans = 0;
+	e->stop = FC_STOP_NONE;
+}
+
+// libjpeg calls the progress monitor once per iMCU row of every scan it
+// absorbs, also inside jpeg_start_decompress, which reads all the scans of
+// a progressive file in one call: the one place where both the scan limit
+// and cancellation can stop that work (as libjpeg-turbo's own tools bound
+// scans). Leaving through longjmp is what the error manager does anyway.
+static void fc_progress(j_common_ptr c) {
+	fc_err_mgr *e = (fc_err_mgr *)c->err;
+	if (fc_cancelled(e)) {
+		e->stop = FC_STOP_CANCELLED;
+		longjmp(e->jump, 1);
+	}
+	if (e->max_scans > 0 && c->is_decompressor &&
+	    ((j_decompress_ptr)c)->input_scan_number > e->max_scans) {
+		e->stop = FC_STOP_SCANS;
+		longjmp(e->jump, 1);
+	}
 }
 
 static void fc_fill_info(j_decompress_ptr c, fc_jpeg_info *info) {
@@ -75,24 +107,84 @@ static void fc_cmyk_row(const unsigned char *in, unsigned char *out, int w) {
 
 #define FC_BATCH 16
 
+// fc_skip skips n rows in pieces, checking for cancellation in between:
+// skipping entropy-decodes (a baseline file has no other way to find its
+// rows), which is the bulk of the work on a tall image.
+static void fc_skip(j_decompress_ptr c, fc_err_mgr *e, JDIMENSION n) {
+	const JDIMENSION piece = 256;
+	while (n > 0) {
+		if (fc_cancelled(e)) {
+			e->stop = FC_STOP_CANCELLED;
+			longjmp(e->jump, 1);
+		}
+		JDIMENSION k = n < piece ? n : piece;
+		JDIMENSION got = jpeg_skip_scanlines(c, k);
+		if (got == 0) {
+			return;
+		}
+		n -= got;
+	}
+}
+
 // fc_jpeg_run holds the one setup and error path of both entry points below;
 // header_only stops after the headers.
+// fc_hpass_row runs the horizontal pass of hp on decoded row y.
+static void fc_hpass_row(const fc_hpass *hp, int height, int y,
+                         const unsigned char *row) {
+	int l = hp->flip ? height - 1 - y : y;
+	if (l < hp->l0 || l >= hp->l1) {
+		return;
+	}
+	unsigned char *d = hp->dst + (size_t)(l - hp->l0) * (size_t)hp->nout * 3;
+	const unsigned char *s = row + hp->src_off;
+	if (hp->identity) {
+		for (int o = 0; o < hp->nout; o++) {
+			const unsigned char *p = hp->mirror ? s - (ptrdiff_t)o * 3 : s + (ptrdiff_t)o * 3;
+			d[o * 3] = p[0];
+			d[o * 3 + 1] = p[1];
+			d[o * 3 + 2] = p[2];
+		}
+		return;
+	}
+	fc_dot_rows(s, 0, 1, hp->nout, hp->start, hp->start_off, hp->taps, hp->k,
+	            hp->kstride, d, 0, 3);
+}
+
 static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
                        int denom, int row0, int row1, unsigned char *out,
-                       size_t stride, fc_jpeg_info *info) {
+                       size_t stride, const fc_hpass *hp,
+                       const fc_jpeg_limits *lim, fc_jpeg_info *info) {
 	struct jpeg_decompress_struct c;
 	fc_err_mgr jerr;
 
 	memset(info, 0, sizeof(*info));
 	c.err = &jerr.pub;
 	fc_init_err(&jerr);
+	if (lim != NULL) {
+		jerr.cancel = lim->cancel;
+		jerr.max_scans = lim->max_scans;
+	}
 	if (setjmp(jerr.jump)) {
-		(*c.err->format_message)((j_common_ptr)&c, info->err);
-		info->truncated = jerr.eof; // the error may be running out of data
+		switch (jerr.stop) {
+		case FC_STOP_CANCELLED:
+			info->cancelled = 1;
+			snprintf(info->err, FC_ERRLEN, "decoding cancelled");
+			break;
+		case FC_STOP_SCANS:
+			info->too_many_scans = 1;
+			snprintf(info->err, FC_ERRLEN,
+			         "progressive JPEG has more than %d scans", jerr.max_scans);
+			break;
+		default:
+			(*c.err->format_message)((j_common_ptr)&c, info->err);
+			info->truncated = jerr.eof; // the error may be running out of data
+		}
 		jpeg_destroy_decompress(&c);
 		return 1;
 	}
 	jpeg_create_decompress(&c);
+	jerr.progress.progress_monitor = fc_progress;
+	c.progress = &jerr.progress;
 	jpeg_mem_src(&c, data, (unsigned long)len);
 	jpeg_read_header(&c, TRUE);
 	fc_fill_info(&c, info);
@@ -134,14 +226,22 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 
 	// One scratch area for CMYK rows and for the final row read below; freed
 	// with the decompressor, also on the error path.
-	JDIMENSION scratch_w = c.output_width * (JDIMENSION)(cmyk ? 4 : 3);
+	// Streamed rows need FC_PAD spare bytes for the resampling kernel.
+	JDIMENSION scratch_w = c.output_width * (JDIMENSION)(cmyk ? 4 : 3) + FC_PAD;
 	JSAMPARRAY scratch = (*c.mem->alloc_sarray)((j_common_ptr)&c, JPOOL_IMAGE,
 	                                           scratch_w, FC_BATCH);
-
-	if (row0 > 0) {
-		jpeg_skip_scanlines(&c, (JDIMENSION)row0);
+	JSAMPARRAY rgb = scratch;
+	if (hp != NULL && cmyk) {
+		rgb = (*c.mem->alloc_sarray)((j_common_ptr)&c, JPOOL_IMAGE,
+		                             c.output_width * 3 + FC_PAD, FC_BATCH);
 	}
+
+	fc_skip(&c, &jerr, (JDIMENSION)row0);
 	while ((int)c.output_scanline < row1) {
+		if (fc_cancelled(&jerr)) {
+			jerr.stop = FC_STOP_CANCELLED;
+			longjmp(jerr.jump, 1);
+		}
 		int y = (int)c.output_scanline;
 		int n = row1 - y;
 		if (n > FC_BATCH) {
@@ -149,7 +249,7 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 		}
 		JSAMPROW rows[FC_BATCH];
 		for (int i = 0; i < n; i++) {
-			rows[i] = cmyk ? scratch[i] : out + (size_t)(y - row0 + i) * stride;
+			rows[i] = (cmyk || hp != NULL) ? scratch[i] : out + (size_t)(y - row0 + i) * stride;
 		}
 		JDIMENSION got = jpeg_read_scanlines(&c, rows, (JDIMENSION)n);
 		if (got == 0) {
@@ -157,17 +257,20 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 			jpeg_destroy_decompress(&c);
 			return 1;
 		}
-		if (cmyk) {
-			for (JDIMENSION i = 0; i < got; i++) {
-				fc_cmyk_row(scratch[i], out + (size_t)(y - row0 + (int)i) * stride,
-				            (int)c.output_width);
+		for (JDIMENSION i = 0; i < got; i++) {
+			unsigned char *dst = hp != NULL ? rgb[i] : out + (size_t)(y - row0 + (int)i) * stride;
+			if (cmyk) {
+				fc_cmyk_row(scratch[i], dst, (int)c.output_width);
+			}
+			if (hp != NULL) {
+				fc_hpass_row(hp, (int)c.output_height, y + (int)i, dst);
 			}
 		}
 	}
 	// Entropy-decode what is left (skipping is cheap: no IDCT) and read the
 	// very last row, so that data missing anywhere in the file is noticed.
 	if (c.output_scanline + 1 < c.output_height) {
-		jpeg_skip_scanlines(&c, c.output_height - 1 - c.output_scanline);
+		fc_skip(&c, &jerr, c.output_height - 1 - c.output_scanline);
 	}
 	while (c.output_scanline < c.output_height) {
 		if (jpeg_read_scanlines(&c, scratch, 1) == 0) {
@@ -182,14 +285,32 @@ static int fc_jpeg_run(const unsigned char *data, size_t len, int header_only,
 }
 
 int fc_jpeg_header(const unsigned char *data, size_t len, fc_jpeg_info *info) {
-	return fc_jpeg_run(data, len, 1, 1, 0, 0, NULL, 0, info);
+	return fc_jpeg_run(data, len, 1, 1, 0, 0, NULL, 0, NULL, NULL, info);
 }
 
 int fc_jpeg_decode(const unsigned char *data, size_t len, int denom, int row0,
                    int row1, unsigned char *out, size_t stride,
-                   fc_jpeg_info *info) {
-	return fc_jpeg_run(data, len, 0, denom, row0, row1, out, stride, info);
+                   const fc_jpeg_limits *lim, fc_jpeg_info *info) {
+	return fc_jpeg_run(data, len, 0, denom, row0, row1, out, stride, NULL, lim, info);
 }
+
+int fc_jpeg_decode_hpass(const unsigned char *data, size_t len, int denom,
+                         int row0, int row1, const fc_hpass *hp,
+                         const fc_jpeg_limits *lim, fc_jpeg_info *info) {
+	return fc_jpeg_run(data, len, 0, denom, row0, row1, NULL, 0, hp, lim, info);
+}
+
+int fc_jpeg_turbo_version(void) {
+#ifdef LIBJPEG_TURBO_VERSION_NUMBER
+	return LIBJPEG_TURBO_VERSION_NUMBER;
+#else
+	return 0;
+#endif
+}
+
+int *fc_new_flag(void) { return calloc(1, sizeof(int)); }
+
+void fc_set_flag(int *flag) { __atomic_store_n(flag, 1, __ATOMIC_RELAXED); }
 
 int fc_jpeg_encode(const unsigned char *pix, int w, int h, int comps,
                    int quality, int hs, int vs, int progressive, int ycck,

@@ -1,11 +1,10 @@
 package imageproc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
-	"io/fs"
-	"os"
 	"sync"
 )
 
@@ -32,22 +31,10 @@ type scratch struct {
 func New(cfg Config, opts Options) *Preprocessor {
 	p := &Preprocessor{cfg: cfg, opts: opts, cfgErr: cfg.validate()}
 	p.pool.New = func() any { return new(scratch) }
-	// HF's rescale-then-normalize in float32: v*factor, then (x-mean)/std,
-	// each rounded to float32 (the explicit conversions forbid FMA fusion).
-	// On uint8 input the whole chain is a 256-entry table per channel.
-	scale := float32(cfg.RescaleFactor)
-	for c := 0; c < 3; c++ {
-		for v := 0; v < 256; v++ {
-			x := float32(v)
-			if cfg.DoRescale {
-				x = float32(x * scale)
-			}
-			if cfg.DoNormalize {
-				x = float32(x-cfg.Mean[c]) / cfg.Std[c]
-			}
-			p.lut[c][v] = x
-		}
-	}
+	// On uint8 input the whole normalisation is a table per channel, and
+	// validate has checked that every entry is finite: no output value can
+	// be NaN or infinite, padding included.
+	p.lut = cfg.lut()
 	return p
 }
 
@@ -60,27 +47,68 @@ func (p *Preprocessor) PixelCount() int {
 	return 3 * p.cfg.CropHeight * p.cfg.CropWidth
 }
 
-// File preprocesses the image file at path into CHW float32 values. Errors
-// are *DecodeError values naming the path.
-func (p *Preprocessor) File(path string) ([]float32, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &DecodeError{Path: path, Err: err}
+// Request asks one Process call for more than the pixels.
+type Request struct {
+	// Dst is storage to reuse: the pixels are written there when it has the
+	// capacity (PixelCount values), else into a new slice.
+	Dst []float32
+	// Thumbnail, when positive, also makes a JPEG of at most this many
+	// pixels on its longest side (160–256 suits an HTML report). It is made
+	// from the resized pixels inside the crop window, what the model sees,
+	// so it costs no second decode and never touches the full image.
+	Thumbnail int
+	// ThumbnailQuality is the JPEG quality, 1..100; 0 means 80.
+	ThumbnailQuality int
+}
+
+// Result is what Process returns.
+type Result struct {
+	Pixels    []float32 // CHW float32 values
+	Thumbnail []byte    // JPEG, when Request.Thumbnail asked for one
+	Info      Info      // what the header said
+}
+
+// Process preprocesses an encoded image held in memory. Decoding stops
+// soon after ctx is done (between rows in the C and Go decoders, between
+// scans of a progressive JPEG) and the error is then ctx.Err(). Other errors
+// are *DecodeError values.
+func (p *Preprocessor) Process(ctx context.Context, data []byte, req Request) (Result, error) {
+	var dst []float32
+	if n := p.PixelCount(); n > 0 && cap(req.Dst) >= n {
+		dst = req.Dst[:n]
 	}
-	out, err := p.bytes(nil, data)
+	return p.process(ctx, dst, data, req)
+}
+
+// FileContext preprocesses the image file at path (read with ReadFile
+// under Options.MaxFileBytes). Errors are *DecodeError values naming the
+// path, or ctx.Err().
+func (p *Preprocessor) FileContext(ctx context.Context, path string) ([]float32, error) {
+	data, err := ReadFile(ctx, path, p.opts.maxFileBytes())
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.process(ctx, nil, data, Request{})
 	if err != nil {
 		return nil, withPath(err, path)
 	}
-	return out, nil
+	return res.Pixels, nil
 }
 
-// Bytes preprocesses an encoded image held in memory.
+// File is FileContext without cancellation.
+func (p *Preprocessor) File(path string) ([]float32, error) {
+	return p.FileContext(context.Background(), path)
+}
+
+// BytesContext preprocesses an encoded image held in memory.
+func (p *Preprocessor) BytesContext(ctx context.Context, data []byte) ([]float32, error) {
+	res, err := p.process(ctx, nil, data, Request{})
+	return res.Pixels, err
+}
+
+// Bytes is BytesContext without cancellation.
 func (p *Preprocessor) Bytes(data []byte) ([]float32, error) {
-	return p.bytes(nil, data)
+	return p.BytesContext(context.Background(), data)
 }
 
 // BytesInto is Bytes writing into dst, which must hold exactly the output
@@ -89,19 +117,21 @@ func (p *Preprocessor) BytesInto(dst []float32, data []byte) error {
 	if dst == nil {
 		return errors.New("imageproc: BytesInto needs a destination")
 	}
-	_, err := p.bytes(dst, data)
+	_, err := p.process(context.Background(), dst, data, Request{})
 	return err
 }
 
-// Reuse preprocesses data into dst's storage when it is large enough (else
-// into a new slice) and returns the tensor: pipelines recycle buffers with it.
+// ReuseContext preprocesses data into dst's storage when it is large
+// enough (else into a new slice) and returns the tensor: pipelines recycle
+// buffers with it.
+func (p *Preprocessor) ReuseContext(ctx context.Context, dst []float32, data []byte) ([]float32, error) {
+	res, err := p.Process(ctx, data, Request{Dst: dst})
+	return res.Pixels, err
+}
+
+// Reuse is ReuseContext without cancellation.
 func (p *Preprocessor) Reuse(dst []float32, data []byte) ([]float32, error) {
-	n := p.PixelCount()
-	if n == 0 || cap(dst) < n {
-		return p.Bytes(data)
-	}
-	dst = dst[:n]
-	return dst, p.BytesInto(dst, data)
+	return p.ReuseContext(context.Background(), dst, data)
 }
 
 // Image preprocesses an already-decoded image, e.g. a 28×28 *image.Gray.
@@ -118,11 +148,11 @@ func (p *Preprocessor) Image(img image.Image) ([]float32, error) {
 		return nil, &DecodeError{Err: err}
 	}
 	var rgb *RGB
-	if err := guard(func() error { rgb = toRGB(img, 256); return nil }); err != nil {
+	if err := guard(func() error { rgb = toRGB(img, 256, false); return nil }); err != nil {
 		return nil, &DecodeError{Err: err}
 	}
 	s := &source{w: rgb.W, h: rgb.H, orientation: 1, rgb: rgb}
-	out, err := p.run(nil, s, nil)
+	out, _, err := p.run(context.Background(), nil, s, nil, Request{})
 	if err != nil {
 		return nil, &DecodeError{Err: err}
 	}
@@ -138,23 +168,35 @@ func withPath(err error, path string) error {
 	return &DecodeError{Path: path, Err: err}
 }
 
-func (p *Preprocessor) bytes(dst []float32, data []byte) ([]float32, error) {
+func (p *Preprocessor) process(ctx context.Context, dst []float32, data []byte, req Request) (Result, error) {
 	if p.cfgErr != nil {
-		return nil, fmt.Errorf("imageproc: invalid config: %w", p.cfgErr)
+		return Result{}, fmt.Errorf("imageproc: invalid config: %w", p.cfgErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
 	}
 	target := 0
 	if p.cfg.DoResize {
 		target = p.cfg.ShortestEdge
 	}
-	s, err := open(data, p.opts, target)
+	s, err := open(ctx, data, p.opts, target)
 	if err != nil {
-		return nil, &DecodeError{Format: formatName(s), Err: err}
+		return Result{}, decodeErr(ctx, s, err)
 	}
-	out, err := p.run(dst, s, data)
+	out, thumb, err := p.run(ctx, dst, s, data, req)
 	if err != nil {
-		return nil, &DecodeError{Format: string(s.format), Err: err}
+		return Result{}, decodeErr(ctx, s, err)
 	}
-	return out, nil
+	return Result{Pixels: out, Thumbnail: thumb, Info: s.info}, nil
+}
+
+// decodeErr wraps a failure as a *DecodeError, except cancellation, which
+// is the caller's doing and not the input's fault.
+func decodeErr(ctx context.Context, s *source, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return ctxErr
+	}
+	return &DecodeError{Format: formatName(s), Err: err}
 }
 
 func formatName(s *source) string {
@@ -187,15 +229,16 @@ func floorDiv2(n int) int {
 	return n / 2
 }
 
-// run resizes, crops and normalises s into dst (allocated when nil).
-func (p *Preprocessor) run(dst []float32, s *source, data []byte) ([]float32, error) {
+// run resizes, crops and normalises s into dst (allocated when nil), and
+// makes the thumbnail req asks for.
+func (p *Preprocessor) run(ctx context.Context, dst []float32, s *source, data []byte, req Request) ([]float32, []byte, error) {
 	cfg := p.cfg
 	w, h := orientedSize(s.orientation, s.w, s.h)
 	rw, rh := w, h
 	if cfg.DoResize {
 		rw, rh = resizedSize(w, h, cfg.ShortestEdge)
 		if rw <= 0 || rh <= 0 {
-			return nil, fmt.Errorf("image %dx%d is too thin to resize", w, h)
+			return nil, nil, fmt.Errorf("image %dx%d is too thin to resize", w, h)
 		}
 	}
 	// Crop window in resized coordinates, as HF's center_crop: offsets
@@ -209,7 +252,7 @@ func (p *Preprocessor) run(dst []float32, s *source, data []byte) ([]float32, er
 	if dst == nil {
 		dst = make([]float32, n)
 	} else if len(dst) != n {
-		return nil, fmt.Errorf("destination holds %d values, the image needs %d", len(dst), n)
+		return nil, nil, fmt.Errorf("destination holds %d values, the image needs %d", len(dst), n)
 	}
 	ry0, ry1 := max(top, 0), min(top+outH, rh)
 	rx0, rx1 := max(left, 0), min(left+outW, rw)
@@ -222,6 +265,26 @@ func (p *Preprocessor) run(dst []float32, s *source, data []byte) ([]float32, er
 	}
 	defer p.pool.Put(sc)
 
+	nx, ny := rx1-rx0, ry1-ry0
+	sc.crop = grow(sc.crop, 3*nx*ny)
+	crop := sc.crop
+	if s.rgb == nil && streamJPEG && s.orientation <= 4 && ax.n > 0 && ay.n > 0 {
+		// JPEG rows stream through the horizontal pass as libjpeg yields
+		// them; then the vertical pass runs as resizeCrop's would.
+		l0, l1 := ay.srcLo, ay.srcHi
+		r0, r1 := storedRows(s.orientation, s.h, ax.srcLo, ax.srcHi, l0, l1)
+		sc.tmp = grow(sc.tmp, (l1-l0)*ax.n*3)
+		if err := s.decodeJPEGHPass(ctx, data, r0, r1, ax, l0, l1, sc.tmp); err != nil {
+			return nil, nil, err
+		}
+		mid := plane{pix: sc.tmp, off: -l0 * ax.n * 3, ls: 3, ps: ax.n * 3}
+		out := plane{pix: crop, ls: ax.n * 3, ps: 3}
+		var err error
+		if _, sc.tmp2, err = pass(mid, 0, ax.n, ay, &out, sc.tmp2); err != nil {
+			return nil, nil, err
+		}
+		return p.finish(dst, crop, nx, top, left, ry0, ry1, rx0, rx1, outH, outW, req, sc)
+	}
 	var src plane
 	if s.rgb != nil {
 		src, _, _ = orient(s.rgb.Pix, s.w, s.h, 3*s.w, 0, s.orientation)
@@ -230,17 +293,31 @@ func (p *Preprocessor) run(dst []float32, s *source, data []byte) ([]float32, er
 		r0, r1 := storedRows(s.orientation, s.h, ax.srcLo, ax.srcHi, ay.srcLo, ay.srcHi)
 		need := (r1 - r0) * 3 * s.w
 		sc.dec = grow(sc.dec, need)
-		if err := s.decodeJPEGRows(data, r0, r1, sc.dec); err != nil {
-			return nil, err
+		if err := s.decodeJPEGRows(ctx, data, r0, r1, sc.dec); err != nil {
+			return nil, nil, err
 		}
 		src, _, _ = orient(sc.dec, s.w, s.h, 3*s.w, r0, s.orientation)
 	}
 
-	nx, ny := rx1-rx0, ry1-ry0
-	sc.crop = grow(sc.crop, 3*nx*ny)
-	crop := sc.crop
 	if err := resizeCrop(crop, src, ax, ay, sc); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	return p.finish(dst, crop, nx, top, left, ry0, ry1, rx0, rx1, outH, outW, req, sc)
+}
+
+// streamJPEG selects the streaming JPEG path (tests compare both).
+var streamJPEG = true
+
+// finish makes the thumbnail req asks for and writes the CHW output from
+// the resized pixels of the crop window.
+func (p *Preprocessor) finish(dst []float32, crop []byte, nx, top, left, ry0, ry1, rx0, rx1, outH, outW int, req Request, sc *scratch) ([]float32, []byte, error) {
+	ny := ry1 - ry0
+	var thumb []byte
+	if req.Thumbnail > 0 && nx > 0 && ny > 0 {
+		var err error
+		if thumb, err = thumbnail(crop, nx, ny, req.Thumbnail, req.ThumbnailQuality, sc); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	// CHW output through the lookup tables; padded pixels are value 0.
@@ -269,24 +346,29 @@ func (p *Preprocessor) run(dst []float32, s *source, data []byte) ([]float32, er
 			}
 		}
 	}
-	return dst, nil
+	return dst, thumb, nil
 }
 
 // DecodeRGB decodes an encoded image to packed 8-bit RGB with its EXIF
 // orientation applied, as Pillow's exif_transpose + convert("RGB") would.
 // With opts.FastDecode a JPEG may come out shrunk (short side ≥ 224).
 func DecodeRGB(data []byte, opts Options) (*RGB, error) {
-	s, err := open(data, opts, DefaultConfig().ShortestEdge)
+	return DecodeRGBContext(context.Background(), data, opts)
+}
+
+// DecodeRGBContext is DecodeRGB stopping when ctx is done.
+func DecodeRGBContext(ctx context.Context, data []byte, opts Options) (*RGB, error) {
+	s, err := open(ctx, data, opts, DefaultConfig().ShortestEdge)
 	if err != nil {
-		return nil, &DecodeError{Format: formatName(s), Err: err}
+		return nil, decodeErr(ctx, s, err)
 	}
 	pix, stride := []byte(nil), 3*s.w
 	if s.rgb != nil {
 		pix = s.rgb.Pix
 	} else {
 		pix = makePix(stride * s.h)
-		if err := s.decodeJPEGRows(data, 0, s.h, pix); err != nil {
-			return nil, &DecodeError{Format: string(s.format), Err: err}
+		if err := s.decodeJPEGRows(ctx, data, 0, s.h, pix); err != nil {
+			return nil, decodeErr(ctx, s, err)
 		}
 	}
 	if s.orientation == 1 {

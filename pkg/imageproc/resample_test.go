@@ -1,6 +1,7 @@
 package imageproc
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand"
@@ -280,7 +281,7 @@ func TestResizeCropMatchesNaive(t *testing.T) {
 				for _, level := range levels {
 					capSIMD(level)
 					name := fmt.Sprintf("simd%d/%s/%dx%d/o%d", level, cc.name, w, h, o)
-					got, err := p.run(nil, &source{w: w, h: h, orientation: o, rgb: &RGB{W: w, H: h, Pix: src}}, nil)
+					got, _, err := p.run(context.Background(), nil, &source{w: w, h: h, orientation: o, rgb: &RGB{W: w, H: h, Pix: src}}, nil, Request{})
 					if err != nil {
 						t.Fatalf("%s: %v", name, err)
 					}

@@ -24,7 +24,15 @@ import (
 const (
 	magic = "\x93NUMPY"
 	align = 64
+	// maxHeader bounds the header dict: numpy writes a few hundred bytes.
+	maxHeader = 1 << 20
+	// maxDims is numpy 2's NPY_MAXDIMS.
+	maxDims = 64
 )
+
+// MaxValues is the most values a header may declare (2^40): any larger shape
+// is refused as absurd before anything is allocated.
+const MaxValues = 1 << 40
 
 // Little-endian type strings for the dtypes we use.
 const (
@@ -114,7 +122,7 @@ func ParseHeader(b []byte) (Header, error) {
 	if err != nil {
 		return h, err
 	}
-	if hlen > 1<<20 || len(b) < pre+hlen {
+	if hlen > maxHeader || len(b) < pre+hlen {
 		return h, errors.New("npy: truncated or oversized header")
 	}
 	dict := string(b[pre : pre+hlen])
@@ -139,9 +147,14 @@ func ParseHeader(b []byte) (Header, error) {
 		if err != nil || n < 0 {
 			return h, fmt.Errorf("npy: bad shape %q", s[1])
 		}
-		if total *= n; total > 1<<40 {
-			return h, errors.New("npy: array too large")
+		if len(h.Shape) == maxDims {
+			return h, fmt.Errorf("npy: shape has more than %d dimensions", maxDims)
 		}
+		// Checked before multiplying: a product may not wrap around.
+		if n > 0 && total > MaxValues/n {
+			return h, fmt.Errorf("npy: shape %v holds more than %d values", strings.TrimSpace(s[1]), MaxValues)
+		}
+		total *= n
 		h.Shape = append(h.Shape, n)
 	}
 	h.DataOffset = pre + hlen
@@ -172,6 +185,9 @@ func WriteFloat32(w io.Writer, data []float32, shape ...int) error {
 	return bw.Flush()
 }
 
+// readChunk is how many values ReadFloat32 reads at a time.
+const readChunk = 1 << 20
+
 // ReadFloat32 reads a little-endian float32 C-order .npy file (any format
 // version) and returns its values and shape.
 func ReadFloat32(r io.Reader) ([]float32, []int, error) {
@@ -184,7 +200,7 @@ func ReadFloat32(r io.Reader) ([]float32, []int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if hlen > 1<<20 {
+	if hlen > maxHeader {
 		return nil, nil, errors.New("npy: header too long")
 	}
 	head := make([]byte, pre+hlen)
@@ -201,13 +217,19 @@ func ReadFloat32(r io.Reader) ([]float32, []int, error) {
 	if h.Len() > 1<<31 {
 		return nil, nil, errors.New("npy: array too large")
 	}
-	raw := make([]byte, 4*h.Len())
-	if _, err := io.ReadFull(br, raw); err != nil {
-		return nil, nil, fmt.Errorf("npy: data: %w", err)
-	}
-	out := make([]float32, h.Len())
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	// The values are read in bounded pieces and the output grows with what
+	// actually arrives, so a short file claiming a huge shape fails after
+	// reading what it has, never after allocating what it claims.
+	out := make([]float32, 0, min(h.Len(), readChunk))
+	raw := make([]byte, 4*min(h.Len(), readChunk))
+	for len(out) < h.Len() {
+		n := min(h.Len()-len(out), readChunk)
+		if _, err := io.ReadFull(br, raw[:4*n]); err != nil {
+			return nil, nil, fmt.Errorf("npy: data ends after %d of %d values: %w", len(out), h.Len(), err)
+		}
+		for i := 0; i < n; i++ {
+			out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
+		}
 	}
 	return out, h.Shape, nil
 }

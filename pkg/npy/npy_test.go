@@ -97,3 +97,35 @@ func TestNPYErrors(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13: absurd or negative shapes are errors, never an allocation of
+// what the header claims.
+func TestHostileHeaders(t *testing.T) {
+	tests := []struct {
+		name, tuple, want string
+	}{
+		{"negative", "-1, 3", "bad shape"},
+		{"negative length", "3, -5", "bad shape"},
+		{"absurd", "1099511627777,", "more than"},
+		{"wraps around", "4294967296, 4294967296", "more than"},
+		{"not a number", "1e9,", "bad shape"},
+		{"too many dims", strings.Repeat("1, ", 65), "dimensions"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := hostileHeader(tc.tuple)
+			if _, err := ParseHeader(b); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ParseHeader: %v, want %q", err, tc.want)
+			}
+			if _, _, err := ReadFloat32(bytes.NewReader(b)); err == nil {
+				t.Fatal("ReadFloat32 accepted it")
+			}
+		})
+	}
+	// A legal but large shape with no data behind it: the reader fails on
+	// the missing data without allocating 8 GB first.
+	_, _, err := ReadFloat32(bytes.NewReader(hostileHeader("2147483648,")))
+	if err == nil || !strings.Contains(err.Error(), "data ends after 0 of 2147483648 values") {
+		t.Fatalf("got %v", err)
+	}
+}

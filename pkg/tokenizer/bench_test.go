@@ -54,3 +54,13 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEncodeHugeWord is issue 13's hostile text: one 30 MB word.
+func BenchmarkEncodeHugeWord(b *testing.B) {
+	tok := realTokenizers(b)[0].tok
+	text := strings.Repeat("dressy", 5<<20)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tok.Encode(text)
+	}
+}

@@ -71,15 +71,19 @@ func readVocab(path string) (map[string]int32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	var raw map[string]int64
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
-	}
-	vocab, err := checkVocab(raw)
+	vocab, err := parseVocab(data)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
 	}
 	return vocab, nil
+}
+
+func parseVocab(data []byte) (map[string]int32, error) {
+	var raw map[string]int64
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, err
+	}
+	return checkVocab(raw)
 }
 
 func checkVocab(raw map[string]int64) (map[string]int32, error) {
@@ -104,6 +108,16 @@ func readMerges(path string) ([]mergePair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
+	merges, err := parseMerges(data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %s%w", path, err)
+	}
+	return merges, nil
+}
+
+// parseMerges reads the lines of merges.txt; its errors start with " line
+// N: " or ": " so that they follow the file name.
+func parseMerges(data []byte) ([]mergePair, error) {
 	var merges []mergePair
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, len(data)+1)
@@ -114,12 +128,12 @@ func readMerges(path string) ([]mergePair, error) {
 		}
 		a, b, ok := splitMerge(line)
 		if !ok {
-			return nil, fmt.Errorf("tokenizer: %s line %d: want two tokens separated by one space, got %q", path, n, line)
+			return nil, fmt.Errorf(" line %d: want two tokens separated by one space, got %q", n, line)
 		}
 		merges = append(merges, mergePair{a: a, b: b, n: n})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", path, err)
+		return nil, fmt.Errorf(": %w", err)
 	}
 	return merges, nil
 }

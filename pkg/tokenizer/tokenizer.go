@@ -12,11 +12,18 @@
 //  5. the content is truncated to MaxLength-2 ids and framed by the start
 //     and end tokens.
 //
+// Only the kept ids cost work: a long text is tokenised by growing
+// prefixes until one yields the limit plus a margin of ids (see
+// encodePrefix), so a 30 MB text costs what its first few KB cost. The kept
+// ids are those of the whole text; tests compare both on long texts of
+// every kind and the fuzz targets on every input.
+//
 // A Tokenizer is safe for concurrent use once loaded.
 package tokenizer
 
 import (
 	"sync"
+	"unicode/utf8"
 )
 
 // CLIP's usual ids for its two special tokens. A loaded Tokenizer reads the
@@ -100,15 +107,51 @@ func (t *Tokenizer) Encode(text string) []int64 {
 		// Left truncation keeps the tail, so the whole text is needed.
 		limit = -1
 	}
-	e := encoder{t: t, limit: limit, ids: make([]int64, 1, 16)}
-	e.ids[0] = t.startID
-	e.run(text)
-	ids := e.ids
+	if ids, ok := t.encodePrefix(text, limit); ok {
+		return append(ids, t.endID)
+	}
+	ids := t.encode(text, limit)
 	if n := t.contentLimit(); t.truncateLeft && n >= 0 && len(ids)-1 > n {
 		copy(ids[1:], ids[len(ids)-n:])
 		ids = ids[:1+n]
 	}
 	return append(ids, t.endID)
+}
+
+// encode returns the start id and at most limit content ids (-1: all).
+func (t *Tokenizer) encode(text string, limit int) []int64 {
+	e := encoder{t: t, limit: limit, ids: make([]int64, 1, 16)}
+	e.ids[0] = t.startID
+	e.run(text)
+	return e.ids
+}
+
+// prefixWindow is the first prefix of a long text that encodePrefix tries.
+const prefixWindow = 4 << 10
+
+// encodePrefix keeps the cost of a long text proportional to what is kept:
+// only the kept ids are wanted, so it tokenises growing prefixes of the
+// text and stops at the first one that yields, beyond the limit, as many
+// ids again as a margin (at least 64). Whatever the cut changes (the last
+// pre-token split in two, a special token or an NFC sequence cut short, a
+// BPE merge chain reaching back) lies behind that margin, so the kept ids
+// are those of the whole text. Without a limit, or when no prefix yields
+// enough, ok is false and the caller tokenises everything.
+func (t *Tokenizer) encodePrefix(text string, limit int) (ids []int64, ok bool) {
+	if limit < 0 || len(text) <= prefixWindow {
+		return nil, false
+	}
+	need := limit + max(limit, 64)
+	for k := prefixWindow; k < len(text); k *= 2 {
+		cut := k
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		if ids := t.encode(text[:cut], need); len(ids)-1 >= need {
+			return ids[:1+limit], true
+		}
+	}
+	return nil, false
 }
 
 // Batch is a padded, row-major block of encoded texts.
