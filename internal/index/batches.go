@@ -1,7 +1,10 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,12 +22,23 @@ type Batch struct {
 	F16   []uint16  // float16 index: the same as IEEE half bits
 }
 
-// EachBatch calls fn with the live items in commit order, at most maxItems
-// at a time, never mixing chunks. Unlike Each it keeps no table in memory
-// after its chunk is done and hands out vectors without converting them,
-// and it lets the kernel drop the chunk's pages from this process once read
-// (they stay in the page cache): memory stays flat however large the index.
-func (ix *Index) EachBatch(maxItems int, fn func(*Batch) error) error {
+// BatchOptions tune EachBatch.
+type BatchOptions struct {
+	// MaxItems per batch (default 4096).
+	MaxItems int
+	// SkipVectors leaves F32 and F16 nil, for callers that fetch the
+	// vectors later by Ref (VectorBytes).
+	SkipVectors bool
+}
+
+// EachBatch calls fn with the live items in commit order, at most
+// o.MaxItems at a time, never mixing chunks. Unlike Each it keeps no table
+// in memory after its chunk is done and hands out vectors without
+// converting them, and it lets the kernel drop the chunk's pages from this
+// process once read (they stay in the page cache): memory stays flat
+// however large the index.
+func (ix *Index) EachBatch(o BatchOptions, fn func(*Batch) error) error {
+	maxItems := o.MaxItems
 	if maxItems <= 0 {
 		maxItems = 4096
 	}
@@ -57,6 +71,7 @@ func (ix *Index) EachBatch(maxItems int, fn func(*Batch) error) error {
 			b.F32, b.F16 = nil, nil
 			first := int(part[0].Row)
 			switch {
+			case o.SkipVectors:
 			case c.f32 != nil && contiguous:
 				b.F32 = c.f32[first*dim : (first+len(part))*dim]
 			case c.f16 != nil && contiguous:
@@ -103,6 +118,61 @@ func (ix *Index) Vector(ref Ref, dst []float32) ([]float32, error) {
 		dst = make([]float32, ix.man.Dim)
 	}
 	return c.vector(int(ref.Row), ix.man.Dim, dst), nil
+}
+
+// VectorBytes returns the vectors at refs as little-endian dtype values,
+// back to back. When the refs are consecutive rows of one chunk stored in
+// dtype, the result is a read-only view of the mapped chunk (valid until
+// Close) and view is true; otherwise the values are appended to dst[:0].
+func (ix *Index) VectorBytes(refs []Ref, dtype string, dst []byte) (data []byte, view bool, err error) {
+	dim := ix.man.Dim
+	if dtype != DTypeFloat32 && dtype != DTypeFloat16 {
+		return nil, false, fmt.Errorf("unknown dtype %q", dtype)
+	}
+	for _, r := range refs {
+		if r.Chunk < 0 || int(r.Chunk) >= len(ix.chunks) || r.Row < 0 || int(r.Row) >= ix.chunks[r.Chunk].pair.Rows {
+			return nil, false, fmt.Errorf("no vector at %v", r)
+		}
+	}
+	if len(refs) == 0 {
+		return dst[:0], false, nil
+	}
+	first := refs[0]
+	run := true
+	for i, r := range refs {
+		if r.Chunk != first.Chunk || r.Row != first.Row+int32(i) {
+			run = false
+			break
+		}
+	}
+	c := ix.chunks[first.Chunk]
+	if run && dtype == ix.man.DType {
+		lo, hi := int(first.Row)*dim, (int(first.Row)+len(refs))*dim
+		if c.f32 != nil {
+			return unsafe.Slice((*byte)(unsafe.Pointer(&c.f32[lo])), 4*(hi-lo)), true, nil
+		}
+		return unsafe.Slice((*byte)(unsafe.Pointer(&c.f16[lo])), 2*(hi-lo)), true, nil
+	}
+	dst = dst[:0]
+	for _, r := range refs {
+		c := ix.chunks[r.Chunk]
+		lo, hi := int(r.Row)*dim, (int(r.Row)+1)*dim
+		switch {
+		case c.f32 != nil && dtype == DTypeFloat32:
+			dst = append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&c.f32[lo])), 4*dim)...)
+		case c.f16 != nil && dtype == DTypeFloat16:
+			dst = append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&c.f16[lo])), 2*dim)...)
+		case c.f32 != nil:
+			for _, v := range c.f32[lo:hi] {
+				dst = binary.LittleEndian.AppendUint16(dst, toHalf(v))
+			}
+		default:
+			for _, h := range c.f16[lo:hi] {
+				dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(fromHalf(h)))
+			}
+		}
+	}
+	return dst, false, nil
 }
 
 // HalfToFloat32 widens IEEE half-precision bits to float32, exactly.

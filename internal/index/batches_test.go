@@ -1,7 +1,9 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -32,7 +34,7 @@ func TestEachBatchMatchesEach(t *testing.T) {
 				}
 				var n int
 				gathered := false
-				err = ix.EachBatch(max, func(b *Batch) error {
+				err = ix.EachBatch(BatchOptions{MaxItems: max}, func(b *Batch) error {
 					if len(b.Items) > max || len(b.Items) != len(b.Rows) || len(b.Refs) != len(b.Items) {
 						t.Fatalf("batch of %d items, %d rows, %d refs (max %d)", len(b.Items), len(b.Rows), len(b.Refs), max)
 					}
@@ -55,6 +57,23 @@ func TestEachBatchMatchesEach(t *testing.T) {
 						if err != nil || !reflect.DeepEqual(got, wantVecs[n]) {
 							t.Fatalf("Vector(%v) = %v, %v", b.Refs[i], got, err)
 						}
+						for _, dt := range []string{DTypeFloat32, DTypeFloat16} {
+							raw, _, err := ix.VectorBytes(b.Refs[i:i+1], dt, nil)
+							if err != nil {
+								t.Fatal(err)
+							}
+							for k, want := range wantVecs[n] {
+								var v float32
+								if dt == DTypeFloat32 {
+									v = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*k:]))
+								} else {
+									v, want = HalfToFloat32(binary.LittleEndian.Uint16(raw[2*k:])), HalfToFloat32(Float32ToHalf(want))
+								}
+								if v != want {
+									t.Fatalf("VectorBytes(%v, %s)[%d] = %v, want %v", b.Refs[i], dt, k, v, want)
+								}
+							}
+						}
 						if i > 0 && b.Rows[i] != b.Rows[i-1]+1 {
 							gathered = true
 						}
@@ -67,6 +86,29 @@ func TestEachBatchMatchesEach(t *testing.T) {
 				}
 				if n != len(wantItems) {
 					t.Errorf("%d items, want %d", n, len(wantItems))
+				}
+				// A run of refs in the index's dtype is a view of the chunk.
+				var all []Ref
+				var want []byte
+				ix.EachBatch(BatchOptions{MaxItems: 100000, SkipVectors: true}, func(b *Batch) error {
+					if all == nil {
+						all = append(all, b.Refs[0])
+						for _, r := range b.Refs[1:] {
+							if r.Row != all[len(all)-1].Row+1 {
+								break
+							}
+							all = append(all, r)
+						}
+					}
+					return nil
+				})
+				for _, r := range all {
+					one, _, _ := ix.VectorBytes([]Ref{r}, ix.man.DType, nil)
+					want = append(want, one...)
+				}
+				got, view, err := ix.VectorBytes(all, ix.man.DType, nil)
+				if err != nil || !view || !reflect.DeepEqual(got, want) {
+					t.Errorf("VectorBytes of a run of %d rows differs from row by row (view %v, %v)", len(all), view, err)
 				}
 				if max > 1 && !gathered {
 					t.Error("no batch had rows to gather: the test does not cover that path")
