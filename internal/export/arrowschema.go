@@ -42,9 +42,9 @@ func arrowInt64Field(name string, nullable bool) arrowField {
 		params: fbTable(fbI32(64), fbBool(true))} // bitWidth, is_signed
 }
 
-func arrowTimestampNanosUTC(name string, nullable bool) arrowField {
+func arrowTimestampMicrosUTC(name string, nullable bool) arrowField {
 	return arrowField{name: name, nullable: nullable, typ: arrowTimestamp,
-		params: fbTable(fbI16(3), fbString("UTC"))} // unit NANOSECOND, timezone
+		params: fbTable(fbI16(2), fbString("UTC"))} // unit MICROSECOND, timezone
 }
 
 // arrowVectorField is fixed_size_list<element: float32 or float16>[dim].

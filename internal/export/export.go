@@ -123,8 +123,10 @@ type record struct {
 	ID, Path, Kind, Text, SHA256 string
 	IsText                       bool
 	Size                         int64
-	MTimeNanos                   int64
-	HasMTime                     bool
+	// MTimeMicros: microseconds, the precision every engine keeps
+	// (DuckDB, PostgreSQL, Spark); the index's nanoseconds are floored.
+	MTimeMicros int64
+	HasMTime    bool
 }
 
 func recordOf(it index.Item) record {
@@ -135,12 +137,12 @@ func recordOf(it index.Item) record {
 	}
 	r.Size = it.Size
 	if !it.MTime.IsZero() {
-		r.MTimeNanos, r.HasMTime = it.MTime.UnixNano(), true
+		r.MTimeMicros, r.HasMTime = it.MTime.UnixMicro(), true
 	}
 	return r
 }
 
-func (r *record) mtime() time.Time { return time.Unix(0, r.MTimeNanos).UTC() }
+func (r *record) mtime() time.Time { return time.UnixMicro(r.MTimeMicros).UTC() }
 
 // source is the opened inputs.
 type source struct {

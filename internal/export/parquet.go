@@ -16,7 +16,7 @@ import (
 //
 //	id      string, required        path    string, optional
 //	kind    string, required        text    string, optional
-//	size    int64, optional         mtime   timestamp(ns, UTC), optional
+//	size    int64, optional         mtime   timestamp(µs, UTC), optional
 //	sha256  string, optional
 //	embedding  required LIST of required FLOAT (or FLOAT16), d per row
 //
@@ -163,7 +163,7 @@ func (pw *parquetWriter) add(r record, vec rowVec) error {
 	putString(c[2], r.Kind, true)
 	putString(c[3], r.Text, r.IsText)
 	putInt64(c[4], r.Size, !r.IsText)
-	putInt64(c[5], r.MTimeNanos, r.HasMTime)
+	putInt64(c[5], r.MTimeMicros, r.HasMTime)
 	putString(c[6], r.SHA256, r.SHA256 != "")
 	pw.rows = append(pw.rows, vec)
 	if c[0].rows >= pw.metaPage {
@@ -387,11 +387,12 @@ func (pw *parquetWriter) footer() []byte {
 			t.end()
 			t.end()
 		case "timestamp":
+			t.i32(6, 10) // TIMESTAMP_MICROS, for readers older than logical types
 			t.begin(10)
 			t.begin(8) // TIMESTAMP
 			t.boolean(1, true)
 			t.begin(2)
-			t.begin(3) // NANOS
+			t.begin(2) // MICROS
 			t.end()
 			t.end()
 			t.end()
@@ -485,7 +486,7 @@ func parquetArrowSchema(dim int, half bool) string {
 		arrowUtf8Field("kind", false),
 		arrowUtf8Field("text", true),
 		arrowInt64Field("size", true),
-		arrowTimestampNanosUTC("mtime", true),
+		arrowTimestampMicrosUTC("mtime", true),
 		arrowUtf8Field("sha256", true),
 		arrowVectorField("embedding", dim, half),
 	})

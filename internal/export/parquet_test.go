@@ -20,7 +20,7 @@ type pqRow struct {
 	Kind      string    `parquet:"kind"`
 	Text      *string   `parquet:"text,optional"`
 	Size      *int64    `parquet:"size,optional"`
-	MTime     *int64    `parquet:"mtime,optional,timestamp(nanosecond)"`
+	MTime     *int64    `parquet:"mtime,optional,timestamp(microsecond)"`
 	SHA256    *string   `parquet:"sha256,optional"`
 	Embedding []float32 `parquet:"embedding,list"`
 }
@@ -115,7 +115,7 @@ func checkRow(t *testing.T, r pqRow, it index.Item) {
 		sha = it.SHA256
 	}
 	if r.Kind != "image" || str(r.Path) != it.Path || r.Text != nil || r.Size == nil || *r.Size != it.Size ||
-		r.MTime == nil || *r.MTime != it.MTime.UnixNano() || str(r.SHA256) != sha {
+		r.MTime == nil || *r.MTime != it.MTime.UnixMicro() || str(r.SHA256) != sha {
 		t.Errorf("image row %+v for %+v", r, it)
 	}
 }
