@@ -56,8 +56,8 @@ type Options struct {
 	// (default "items").
 	PGType  string
 	PGTable string
-	// Compression of parquet's small columns: zstd (default), snappy or
-	// none. The embedding column is never compressed: random float bits
+	// Compression of parquet's small columns: snappy (default: every
+	// Parquet reader has it, and it is the fastest), zstd or none. The embedding column is never compressed: random float bits
 	// do not shrink, and the copy should run at memory speed.
 	Compression string
 	// RowGroupRows bounds parquet's row groups (default: 128 MiB of

@@ -45,9 +45,9 @@ const (
 
 func codecOf(name string) (compress.Codec, int32, error) {
 	switch name {
-	case "", CompressionZstd:
-		return &zstd.Codec{Level: zstd.SpeedDefault}, 6, nil
-	case CompressionSnappy:
+	case CompressionZstd:
+		return &zstd.Codec{Level: zstd.SpeedFastest}, 6, nil
+	case "", CompressionSnappy:
 		return &snappy.Codec{}, 1, nil
 	case CompressionNone:
 		return nil, 0, nil

@@ -41,6 +41,7 @@ func prepareDir(dir string, force bool, patterns ...string) error {
 func (s *source) fetcher(dtype string) vectorFetcher {
 	var refs []index.Ref
 	var buf, joined []byte
+	var dropPending func()
 	return func(rows []rowVec) ([]byte, error) {
 		joined = joined[:0]
 		for start := 0; start < len(rows); {
@@ -52,9 +53,20 @@ func (s *source) fetcher(dtype string) vectorFetcher {
 			for _, r := range rows[start:end] {
 				refs = append(refs, r.ref)
 			}
-			data, view, err := s.ixs[rows[start].input].VectorBytes(refs, dtype, buf)
+			ix := s.ixs[rows[start].input]
+			data, view, err := ix.VectorBytes(refs, dtype, buf)
 			if err != nil {
 				return nil, err
+			}
+			if dropPending != nil {
+				dropPending()
+			}
+			if view {
+				// Written out before the next call: then its pages can go.
+				r := append([]index.Ref(nil), refs...)
+				dropPending = func() { ix.DropPages(r) }
+			} else {
+				ix.DropPages(refs)
 			}
 			if !view {
 				buf = data
@@ -103,29 +115,68 @@ func exportParquet(ctx context.Context, src *source, o Options) (Stats, error) {
 		}
 		return out.finish(fh)
 	}
-	err := open()
-	if err == nil {
-		err = src.eachBatch(ctx, true, func(input int, b *index.Batch) error {
+	// Tables are read and records made on one goroutine while the other
+	// encodes, compresses and writes: the two halves take about as long.
+	type batch struct {
+		input int
+		recs  []record
+		refs  []index.Ref
+		texts int
+	}
+	batches := make(chan batch, 4)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- src.eachBatch(pctx, true, func(input int, b *index.Batch) error {
+			bt := batch{input: input, recs: make([]record, len(b.Items)), refs: append([]index.Ref(nil), b.Refs...)}
 			for i, it := range b.Items {
-				if partRows == o.PartRows {
-					if err := closePart(); err != nil {
-						return err
-					}
-					if err := open(); err != nil {
-						return err
-					}
+				bt.recs[i] = recordOf(it)
+				if it.IsText {
+					bt.texts++
 				}
-				if err := pw.add(recordOf(it), rowVec{input, b.Refs[i]}); err != nil {
-					return err
-				}
-				partRows++
-				st.count(it)
 			}
-			if o.Progress != nil {
-				o.Progress.Add(len(b.Items))
+			select {
+			case batches <- bt:
+				return nil
+			case <-pctx.Done():
+				return pctx.Err()
 			}
-			return nil
 		})
+	}()
+	err := open()
+	for bt := range batches {
+		if err != nil {
+			continue // drain
+		}
+		for i := range bt.recs {
+			if partRows == o.PartRows {
+				if err = closePart(); err != nil {
+					break
+				}
+				if err = open(); err != nil {
+					break
+				}
+			}
+			if err = pw.add(bt.recs[i], rowVec{bt.input, bt.refs[i]}); err != nil {
+				break
+			}
+			partRows++
+		}
+		if err != nil {
+			cancel()
+			continue
+		}
+		st.Items += len(bt.recs)
+		st.Texts += bt.texts
+		st.Images += len(bt.recs) - bt.texts
+		if o.Progress != nil {
+			o.Progress.Add(len(bt.recs))
+		}
+	}
+	if rerr := <-readErr; err == nil {
+		err = rerr
 	}
 	if err == nil {
 		err = closePart()

@@ -181,3 +181,39 @@ func HalfToFloat32(h uint16) float32 { return fromHalf(h) }
 // Float32ToHalf rounds f to the nearest half (ties to even), as numpy's
 // astype(float16) does.
 func Float32ToHalf(f float32) uint16 { return toHalf(f) }
+
+// DropPages tells the kernel that this process is done with the pages
+// holding the vectors at refs: they leave its resident set (and stay in
+// the page cache). Streaming readers call it after writing a view out, so
+// that memory stays flat; reading the rows again is still correct.
+func (ix *Index) DropPages(refs []Ref) {
+	dim := ix.man.Dim
+	spans := map[int32][2]int32{}
+	for _, r := range refs {
+		if r.Chunk < 0 || int(r.Chunk) >= len(ix.chunks) {
+			continue
+		}
+		s, ok := spans[r.Chunk]
+		if !ok {
+			s = [2]int32{r.Row, r.Row}
+		}
+		spans[r.Chunk] = [2]int32{min(s[0], r.Row), max(s[1], r.Row)}
+	}
+	page := unix.Getpagesize()
+	for ci, s := range spans {
+		c := ix.chunks[ci]
+		if c.mapped == nil {
+			continue
+		}
+		elem := 4
+		if c.f16 != nil {
+			elem = 2
+		}
+		offset := len(c.mapped) - c.pair.Rows*dim*elem // the header
+		lo := (offset + int(s[0])*dim*elem) / page * page
+		hi := min(len(c.mapped), offset+(int(s[1])+1)*dim*elem)
+		if hi > lo {
+			unix.Madvise(c.mapped[lo:hi], unix.MADV_DONTNEED)
+		}
+	}
+}
