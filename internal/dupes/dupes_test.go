@@ -56,7 +56,7 @@ func near(rng *rand.Rand, v []float32, c float64) []float32 {
 // cosines 0.995 and 0.98; every copy is grouped with its base, no group
 // holds two bases, and groups are as small as planted.
 func TestPlantedNearCopies(t *testing.T) {
-	const bases, dim = 3000, 512
+	const bases, dim = 1500, 512
 	for _, dtype := range []string{index.DTypeFloat32, index.DTypeFloat16} {
 		t.Run(dtype, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))

@@ -67,11 +67,10 @@ type metaCol struct {
 	values []byte
 	rows   int
 	// The row group's finished pages, headers included.
-	chunk            []byte
-	uncompressed     int64
-	numValues        int64
-	pageCount        int
-	chunkStartInFile int64
+	chunk        []byte
+	uncompressed int64
+	numValues    int64
+	pageCount    int
 }
 
 // rowVec identifies the vector of one row for the vector fetcher.
