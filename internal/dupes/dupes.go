@@ -28,6 +28,7 @@ import (
 	"slices"
 
 	"github.com/fashionclip/fashionclip/internal/index"
+	"github.com/fashionclip/fashionclip/internal/vecmath"
 )
 
 // DefaultThreshold is the provisional cosine above which two images count
@@ -331,7 +332,7 @@ func describe(ix *index.Index, items []item, g []int32, exact bool) (Group, erro
 	repVec := vecs[rep*dim : (rep+1)*dim]
 	members := make([]Member, n)
 	for k, i := range g {
-		members[k] = Member{ID: index.ItemID(items[i].it), Path: items[i].it.Path, Score: dot64(repVec, vecs[k*dim:(k+1)*dim])}
+		members[k] = Member{ID: index.ItemID(items[i].it), Path: items[i].it.Path, Score: vecmath.Dot(repVec, vecs[k*dim:(k+1)*dim])}
 	}
 	members[0], members[rep] = members[rep], members[0]
 	rest := members[1:]
@@ -349,14 +350,6 @@ func describe(ix *index.Index, items []item, g []int32, exact bool) (Group, erro
 		grp.Paths = append(grp.Paths, mb.Path)
 	}
 	return grp, nil
-}
-
-func dot64(a, b []float32) float64 {
-	var s float64
-	for i, x := range a {
-		s += float64(x) * float64(b[i])
-	}
-	return s
 }
 
 func resolve(base, path string) string {

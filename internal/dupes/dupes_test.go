@@ -11,32 +11,14 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/internal/vecmath"
 )
 
 var testModel = index.ModelInfo{Folder: "/models/test", Graph: "sha256:dupes"}
 
-func unitVec(rng *rand.Rand, dim int) []float32 {
-	v := make([]float32, dim)
-	for i := range v {
-		v[i] = float32(rng.NormFloat64())
-	}
-	return normalise(v)
-}
-
-func normalise(v []float32) []float32 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	for i := range v {
-		v[i] = float32(float64(v[i]) / math.Sqrt(s))
-	}
-	return v
-}
-
 // near returns a unit vector at cosine c from the unit vector v.
 func near(rng *rand.Rand, v []float32, c float64) []float32 {
-	u := unitVec(rng, len(v))
+	u := testutil.RandomUnitVector(rng, len(v))
 	var d float64
 	for i := range u {
 		d += float64(u[i]) * float64(v[i])
@@ -44,12 +26,12 @@ func near(rng *rand.Rand, v []float32, c float64) []float32 {
 	for i := range u { // the part of u orthogonal to v
 		u[i] -= float32(d) * v[i]
 	}
-	u = normalise(u)
+	u = vecmath.Normalize(u)
 	out := make([]float32, len(v))
 	for i := range v {
 		out[i] = float32(c*float64(v[i]) + math.Sqrt(1-c*c)*float64(u[i]))
 	}
-	return normalise(out)
+	return vecmath.Normalize(out)
 }
 
 // TestPlantedNearCopies: random base vectors with copies planted at
@@ -68,7 +50,7 @@ func TestPlantedNearCopies(t *testing.T) {
 			baseOf := map[string]int{} // path → base number
 			planted := 0
 			for b := range bases {
-				v := unitVec(rng, dim)
+				v := testutil.RandomUnitVector(rng, dim)
 				p := fmt.Sprintf("base/%05d.jpg", b)
 				w.Add(index.Item{Path: p, Size: int64(b)}, v)
 				baseOf[p] = b
@@ -212,7 +194,7 @@ func TestExactCopiesOfReferenceImages(t *testing.T) {
 			add(copyFile(a, "shop/again/a copy.jpg"), vecA)
 			add(copyFile(a, "backup/a.jpg"), vecA)
 			add(copyFile(b, "shop/b.jpg"), near(rng, vecA, 0.99)) // a near duplicate of a
-			add(copyFile(c, "shop/c.jpg"), unitVec(rng, len(vecA)))
+			add(copyFile(c, "shop/c.jpg"), testutil.RandomUnitVector(rng, len(vecA)))
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}

@@ -4,20 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fashionclip/fashionclip/internal/index"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 // writeBenchIndex writes n random unit vectors of dim floats.
@@ -37,15 +35,7 @@ func writeBenchIndex(b *testing.B, dir string, n, dim int) {
 				defer wg.Done()
 				for r := part; r < m; r += 4 {
 					rng := rand.New(rand.NewPCG(uint64(start+r), 1))
-					v := vecs[r*dim : (r+1)*dim]
-					var s float64
-					for i := range v {
-						v[i] = rng.Float32()*2 - 1
-						s += float64(v[i]) * float64(v[i])
-					}
-					for i := range v {
-						v[i] = float32(float64(v[i]) / math.Sqrt(s))
-					}
+					copy(vecs[r*dim:(r+1)*dim], testutil.RandomUnitVector(rng, dim))
 				}
 			}()
 		}
@@ -109,23 +99,6 @@ func readChunks(b *testing.B, dir string) int64 {
 	return n
 }
 
-func resetPeakRSS() {
-	debug.FreeOSMemory()
-	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// procStatusMB reads a field of /proc/self/status in MB.
-func procStatusMB(field string) float64 {
-	data, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return -1
-}
-
 // cpuSeconds is the process's user + system time so far.
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
@@ -173,14 +146,14 @@ func BenchmarkExport1M(b *testing.B) {
 		if format == FormatJSONL || format == FormatPgvector {
 			o.Out = out + ".txt"
 		}
-		resetPeakRSS()
+		testutil.ResetPeakRSS()
 		t0, c0 = time.Now(), cpuSeconds()
 		if _, err := Export(context.Background(), []string{dir}, o); err != nil {
 			b.Fatal(err)
 		}
 		exp, expCPU := time.Since(t0).Seconds(), cpuSeconds()-c0
 		cpuRatios = append(cpuRatios, expCPU/readCPU)
-		peak = max(peak, procStatusMB("VmHWM"))
+		peak = max(peak, testutil.PeakRSSMB())
 		os.RemoveAll(out)
 		os.Remove(out + ".txt")
 		ratios = append(ratios, exp/read)

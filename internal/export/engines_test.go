@@ -14,6 +14,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/internal/vecmath"
 )
 
 // dbtestDir is the folder scripts/install-db-test-tools.sh fills, or the
@@ -95,7 +96,7 @@ func paritySetup(t *testing.T, o Options, dtype string) *parityCase {
 	for k := range near {
 		near[k] += 0.02 * float32(rng.NormFloat64())
 	}
-	for _, q := range [][]float32{unitVec(rng, dim), normalise(near), unitVec(rng, dim)} {
+	for _, q := range [][]float32{testutil.RandomUnitVector(rng, dim), vecmath.Normalize(near), testutil.RandomUnitVector(rng, dim)} {
 		hits, err := ix.Search(q, index.SearchOptions{K: parityK})
 		if err != nil {
 			t.Fatal(err)
@@ -104,17 +105,6 @@ func paritySetup(t *testing.T, o Options, dtype string) *parityCase {
 		pc.tops = append(pc.tops, hits)
 	}
 	return pc
-}
-
-func normalise(v []float32) []float32 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	for i := range v {
-		v[i] = float32(float64(v[i]) / math.Sqrt(s))
-	}
-	return v
 }
 
 type scoredID struct {

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fashionclip/fashionclip/internal/index"
@@ -112,6 +113,17 @@ type DuplicateError struct {
 
 func (e *DuplicateError) Error() string {
 	return fmt.Sprintf("%s is in both %s and %s: exported ids must be unique", e.Key, e.Indexes[0], e.Indexes[1])
+}
+
+// OptionError: an option has a value the export does not know (the CLI
+// turns it into a usage error).
+type OptionError struct {
+	Option, Value string
+	Allowed       []string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("unknown %s %q (want %s)", e.Option, e.Value, strings.Join(e.Allowed, ", "))
 }
 
 // ErrOutputExists is returned when Out holds an earlier export and Force
@@ -299,7 +311,7 @@ func Export(ctx context.Context, inputs []string, o Options) (Stats, error) {
 		o.DType = index.DTypeFloat32
 	}
 	if o.DType != index.DTypeFloat32 && o.DType != index.DTypeFloat16 {
-		return st, fmt.Errorf("unknown dtype %q (want float32 or float16)", o.DType)
+		return st, &OptionError{"dtype", o.DType, []string{index.DTypeFloat32, index.DTypeFloat16}}
 	}
 	if o.PartRows <= 0 {
 		o.PartRows = 1 << 20
@@ -314,14 +326,14 @@ func Export(ctx context.Context, inputs []string, o Options) (Stats, error) {
 			return st, errors.New("no output")
 		}
 	default:
-		return st, fmt.Errorf("unknown format %q (want parquet, jsonl, npy or pgvector)", o.Format)
+		return st, &OptionError{"format", o.Format, Formats}
 	}
 	if o.Format == FormatPgvector {
 		if o.PGType == "" {
 			o.PGType = PGVector
 		}
 		if o.PGType != PGVector && o.PGType != PGHalfvec && o.PGType != PGReal {
-			return st, fmt.Errorf("unknown PostgreSQL type %q (want vector, halfvec or real[])", o.PGType)
+			return st, &OptionError{"PostgreSQL type", o.PGType, []string{PGVector, PGHalfvec, PGReal}}
 		}
 		if o.PGTable == "" {
 			o.PGTable = "items"

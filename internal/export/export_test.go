@@ -2,8 +2,8 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,24 +11,10 @@ import (
 	"time"
 
 	"github.com/fashionclip/fashionclip/internal/index"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 var testModel = index.ModelInfo{Repo: "patrickjohncyh/fashion-clip", Revision: "abc", Graph: "sha256:feed"}
-
-// unitVec is a deterministic random unit vector.
-func unitVec(rng *rand.Rand, dim int) []float32 {
-	v := make([]float32, dim)
-	var s float64
-	for i := range v {
-		v[i] = float32(rng.NormFloat64())
-		s += float64(v[i]) * float64(v[i])
-	}
-	inv := 1 / math.Sqrt(s)
-	for i := range v {
-		v[i] = float32(float64(v[i]) * inv)
-	}
-	return v
-}
 
 // testItem is the i-th item of a test index: mostly images, some with a
 // sha256, every seventh a text, names with characters that need escaping.
@@ -55,7 +41,7 @@ func buildIndex(t testing.TB, dir string, shard, n, dim int, dtype string, seed 
 	}
 	want := map[string][]float32{}
 	add := func(it index.Item) {
-		v := unitVec(rng, dim)
+		v := testutil.RandomUnitVector(rng, dim)
 		if err := w.Add(it, v); err != nil {
 			t.Fatal(err)
 		}
@@ -110,8 +96,12 @@ func TestExportRefusals(t *testing.T) {
 	if de, ok := err.(*DuplicateError); !ok || de.Indexes != [2]string{a, b} {
 		t.Errorf("overlapping shards: %v", err)
 	}
-	if _, err := Export(ctx, []string{a}, Options{Format: "csv", Out: out}); err == nil {
-		t.Error("an unknown format was accepted")
+	for _, o := range []Options{{Format: "csv"}, {Format: FormatParquet, DType: "int8"}, {Format: FormatPgvector, PGType: "json"},
+		{Format: FormatParquet, Compression: "lzo"}} {
+		o.Out = out
+		if _, err := Export(ctx, []string{a}, o); !errors.As(err, new(*OptionError)) {
+			t.Errorf("%+v: %v, want an OptionError", o, err)
+		}
 	}
 	if _, err := Export(ctx, []string{a}, Options{Format: FormatParquet, Out: out}); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ func codecOf(name string) (compress.Codec, int32, error) {
 	case CompressionNone:
 		return nil, 0, nil
 	}
-	return nil, 0, fmt.Errorf("unknown compression %q (want %s, %s or %s)", name, CompressionZstd, CompressionSnappy, CompressionNone)
+	return nil, 0, &OptionError{"compression", name, []string{CompressionSnappy, CompressionZstd, CompressionNone}}
 }
 
 // metaCol is one of the small columns.

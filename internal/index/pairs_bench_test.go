@@ -3,10 +3,11 @@ package index
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 // BenchmarkGemmTile is one kernel's tile throughput with its panels in
@@ -36,17 +37,8 @@ func writePairsBenchIndex(b *testing.B, dir string) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	v := make([]float32, benchDim)
 	for i := range pairsBenchRows {
-		var s float64
-		for k := range v {
-			v[k] = float32(rng.NormFloat64())
-			s += float64(v[k]) * float64(v[k])
-		}
-		inv := float32(1 / math.Sqrt(s))
-		for k := range v {
-			v[k] *= inv
-		}
+		v := testutil.RandomUnitVector(rng, benchDim)
 		if err := w.Add(Item{Path: fmt.Sprintf("catalog/%06d.jpg", i)}, v); err != nil {
 			b.Fatal(err)
 		}
@@ -74,7 +66,7 @@ func BenchmarkSimilarPairs100k(b *testing.B) {
 		fmt.Sscan(v, &bs)
 	}
 	var st PairStats
-	resetPeakRSS(b)
+	testutil.ResetPeakRSS()
 	for b.Loop() {
 		st, err = ix.SimilarPairs(context.Background(), PairOptions{Threshold: 0.5, BlockRows: bs}, func(a, b Ref, s float32) error { return nil })
 		if err != nil {
@@ -86,5 +78,5 @@ func BenchmarkSimilarPairs100k(b *testing.B) {
 	b.ReportMetric(sec, "s/op")
 	b.ReportMetric(2*useful/sec/1e9, "GFLOP/s")
 	b.ReportMetric(2*float64(st.MultiplyAdds)/sec/1e9, "kernel-GFLOP/s")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testutil.PeakRSSMB(), "peak-RSS-MB")
 }
