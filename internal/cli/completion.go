@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/export"
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
@@ -51,8 +52,10 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 		cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("variant", cobra.FixedCompletions(fashionclip.Variants(), cobra.ShellCompDirectiveNoFileComp))
 	fixed := map[string][]cobra.Completion{
-		"dataset": bench.Kinds,
-		"dtype":   {"float32", "float16"},
+		"dataset":     bench.Kinds,
+		"dtype":       {"float32", "float16"},
+		"pg-type":     {export.PGVector, export.PGHalfvec, export.PGReal},
+		"compression": {"snappy", "zstd", "none"},
 	}
 	modelArg := func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
