@@ -79,7 +79,7 @@ func TestBatcherComposition(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGatedRun()
-			b := newBatcher(tc.maxBatch, 16, 20*time.Millisecond, g.run, nil)
+			b := newBatcher(tc.maxBatch, 16, 0, 20*time.Millisecond, g.run, nil)
 			defer b.stop()
 			first, err := b.enqueue(context.Background(), []int{0})
 			if err != nil {
@@ -133,7 +133,7 @@ func TestBatcherMaxWait(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(_ context.Context, items []int) ([]int, error) { return items, nil }
-			b := newBatcher(64, 16, tc.maxWait, run, nil)
+			b := newBatcher(64, 16, 0, tc.maxWait, run, nil)
 			defer b.stop()
 			start := time.Now()
 			j, err := b.enqueue(context.Background(), []int{1})
@@ -165,7 +165,7 @@ func TestBatcherErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGatedRun()
 			g.err, g.short = tc.err, tc.short
-			b := newBatcher(8, 16, 20*time.Millisecond, g.run, nil)
+			b := newBatcher(8, 16, 0, 20*time.Millisecond, g.run, nil)
 			defer b.stop()
 			first, _ := b.enqueue(context.Background(), []int{0})
 			<-g.started
@@ -185,7 +185,7 @@ func TestBatcherQueueAndStop(t *testing.T) {
 	g := newGatedRun()
 	var observed []int
 	var mu sync.Mutex
-	b := newBatcher(8, 2, 20*time.Millisecond, g.run, func(n int, _ time.Duration) {
+	b := newBatcher(8, 2, 0, 20*time.Millisecond, g.run, func(n int, _ time.Duration) {
 		mu.Lock()
 		observed = append(observed, n)
 		mu.Unlock()

@@ -24,7 +24,7 @@ func TestEngineMatchesModel(t *testing.T) {
 		}
 	}
 	img := testImages(t)[0]
-	px, err := eng.Preprocess(img.data)
+	px, err := eng.Preprocess(ctx, img.data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestEngineMatchesModel(t *testing.T) {
 	if d := maxDiff(got[0], want[0].Embedding); d > 1e-6 {
 		t.Errorf("image embedding differs from the library's by %g", d)
 	}
-	if _, err := eng.Preprocess([]byte("not an image")); err == nil {
+	if _, err := eng.Preprocess(ctx, []byte("not an image")); err == nil {
 		t.Error("Preprocess accepted bytes that are not an image")
 	}
 

@@ -1,0 +1,38 @@
+package server
+
+import (
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// stopHandshakes makes a listening TCP socket ignore new connection
+// attempts, so its accept queue can be drained without new arrivals: a
+// socket filter drops segments with SYN set and ACK clear. Handshakes
+// already under way still complete (their final ACK passes) and are
+// drained; a dropped client retries its SYN, by then meets the closed
+// port and is refused, which it reports as such rather than as a reset.
+// For a TCP socket the filter sees the TCP header at offset 0; byte 13
+// holds the flags.
+func stopHandshakes(ln net.Listener) {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: 13},
+		{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: 0x12}, // SYN | ACK
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: 0x02, Jt: 0, Jf: 1},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0},          // a bare SYN: drop
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff}, // anything else: keep
+	}
+	raw.Control(func(fd uintptr) {
+		unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+			&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+	})
+}
