@@ -24,6 +24,9 @@ const (
 type drainListener struct {
 	net.Listener
 
+	acceptOnce sync.Once
+	accepting  chan struct{} // closed when the server first calls Accept
+
 	closeOnce sync.Once
 	closing   chan struct{} // closed when Close starts
 	closed    chan struct{} // closed once drained holds the queue
@@ -34,10 +37,11 @@ type drainListener struct {
 }
 
 func newDrainListener(ln net.Listener) *drainListener {
-	return &drainListener{Listener: ln, closing: make(chan struct{}), closed: make(chan struct{})}
+	return &drainListener{Listener: ln, accepting: make(chan struct{}), closing: make(chan struct{}), closed: make(chan struct{})}
 }
 
 func (l *drainListener) Accept() (net.Conn, error) {
+	l.acceptOnce.Do(func() { close(l.accepting) })
 	c, err := l.Listener.Accept()
 	if err == nil {
 		return c, nil
@@ -63,7 +67,7 @@ func (l *drainListener) Accept() (net.Conn, error) {
 func (l *drainListener) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.closing)
-		stopHandshakes(l.Listener)
+		stopHandshakes(l.Listener) // best effort
 		conns := acceptQueued(l.Listener)
 		l.mu.Lock()
 		l.drained = conns

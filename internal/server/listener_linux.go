@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"syscall"
 
@@ -14,15 +15,17 @@ import (
 // drained; a dropped client retries its SYN, by then meets the closed
 // port and is refused, which it reports as such rather than as a reset.
 // For a TCP socket the filter sees the TCP header at offset 0; byte 13
-// holds the flags.
-func stopHandshakes(ln net.Listener) {
+// holds the flags. Kernels built without socket filters refuse it
+// (the error is returned for tests); the drain then still answers what is
+// queued, but cannot keep new arrivals out while it closes.
+func stopHandshakes(ln net.Listener) error {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
-		return
+		return errors.New("not a socket")
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return
+		return err
 	}
 	prog := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: 13},
@@ -31,8 +34,13 @@ func stopHandshakes(ln net.Listener) {
 		{Code: unix.BPF_RET | unix.BPF_K, K: 0},          // a bare SYN: drop
 		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff}, // anything else: keep
 	}
-	raw.Control(func(fd uintptr) {
-		unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
 			&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
 	})
+	if err != nil {
+		return err
+	}
+	return serr
 }

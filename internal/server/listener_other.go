@@ -2,8 +2,11 @@
 
 package server
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // stopHandshakes has no portable equivalent: elsewhere the accept queue
 // is drained while new connections may still arrive (bounded by drainMax).
-func stopHandshakes(net.Listener) {}
+func stopHandshakes(net.Listener) error { return errors.ErrUnsupported }

@@ -284,15 +284,16 @@ func (s *Server) Close() error {
 }
 
 // Serve answers on ln until ctx ends (or loading fails), then shuts down
-// gracefully: it stops taking connections, answers those already queued
-// and new requests on open connections with 503, lets requests in flight
-// finish (for up to ShutdownTimeout) and stops the batchers. It returns
-// nil after a clean shutdown, and Fail's error when loading failed.
+// gracefully (see shutdown.go): it stops taking connections and answers
+// those already queued, answers new requests with 503, lets requests in
+// flight finish (for up to ShutdownTimeout) and stops the batchers. It
+// returns nil after a clean shutdown, and Fail's error when loading failed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Request contexts derive from base: a hard stop cancels every
 	// request, decodes included.
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
+	conns := newConnTracker()
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
@@ -303,12 +304,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:    s.cfg.IdleTimeout,
 		MaxHeaderBytes: s.cfg.MaxHeaderBytes,
 		BaseContext:    func(net.Listener) context.Context { return base },
+		ConnState:      conns.track,
 		// net/http's own complaints (bad TLS, handler panics) go to Logf
 		// too: this package never writes to stderr itself.
 		ErrorLog: log.New(logfWriter(s.cfg.Logf), "", 0),
 	}
+	dl := newDrainListener(ln)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(newDrainListener(ln)) }()
+	go func() { errc <- hs.Serve(dl) }()
 	var loadErr error
 	select {
 	case err := <-errc:
@@ -318,22 +321,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-s.failed:
 		loadErr = s.loadErr
 	}
-	s.draining.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		// Out of patience: cancel the running requests and batches too, so
-		// Close does not wait on them (an encoder run stops at its next check).
-		cancelBase()
-		if s.ready.Load() {
-			s.text.abort()
-			s.vision.abort()
-		}
-		hs.Close()
-		err = fmt.Errorf("shutdown: requests still running after %s were cut off", s.cfg.ShutdownTimeout)
-	}
-	<-errc
+	err := s.shutdown(hs, dl, conns, errc, cancelBase)
 	s.Close()
 	if loadErr != nil {
 		return loadErr
@@ -362,6 +350,10 @@ const (
 
 func (s *Server) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			// Every answer while draining ends its connection.
+			w.Header().Set("Connection", "close")
+		}
 		path := r.URL.Path
 		route := routeOther
 		var h http.HandlerFunc
