@@ -15,9 +15,9 @@ import (
 // drained; a dropped client retries its SYN, by then meets the closed
 // port and is refused, which it reports as such rather than as a reset.
 // For a TCP socket the filter sees the TCP header at offset 0; byte 13
-// holds the flags. Kernels built without socket filters refuse it
-// (the error is returned for tests); the drain then still answers what is
-// queued, but cannot keep new arrivals out while it closes.
+// holds the flags. Kernels built without socket filters refuse it (the
+// error is returned, for tests); the backlog is then cut to its minimum,
+// which keeps all but about one new arrival out while the queue drains.
 func stopHandshakes(ln net.Listener) error {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
@@ -38,6 +38,12 @@ func stopHandshakes(ln net.Listener) error {
 	err = raw.Control(func(fd uintptr) {
 		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER,
 			&unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+		if serr != nil {
+			// Second best: shrink the backlog to its minimum, so that while
+			// the queue is drained the kernel admits at most one more
+			// connection for each one accepted, and none once it has one.
+			unix.Listen(int(fd), 0)
+		}
 	})
 	if err != nil {
 		return err

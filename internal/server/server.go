@@ -312,19 +312,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	dl := newDrainListener(ln)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(dl) }()
-	var loadErr error
 	select {
 	case err := <-errc:
 		s.Close()
 		return err
 	case <-ctx.Done():
 	case <-s.failed:
-		loadErr = s.loadErr
 	}
 	err := s.shutdown(hs, dl, conns, errc, cancelBase)
 	s.Close()
-	if loadErr != nil {
-		return loadErr
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if s.loadErr != nil {
+		return s.loadErr
 	}
 	return err
 }
