@@ -14,7 +14,7 @@ export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
 DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
 
-.PHONY: all build ort deps test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
+.PHONY: all build install screenshots ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
 
 all: build
 
@@ -24,6 +24,18 @@ bin/fashionclip: ort deps FORCE
 	@mkdir -p bin
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/fashionclip ./cmd/fashionclip
 	@cp -f $(ORT_LIB) bin/libonnxruntime.so.1
+	@echo "built bin/fashionclip (ONNX Runtime beside it); run it as bin/fashionclip, or 'make install' (PREFIX=$(PREFIX)) to put it on your PATH"
+
+# Install the binary with ONNX Runtime beside it, where it finds the library
+# with no variable set. No network: what `make build` made is copied.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install:
+	@test -x bin/fashionclip || { echo "run 'make build' first"; exit 1; }
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 bin/fashionclip "$(DESTDIR)$(PREFIX)/bin/fashionclip"
+	install -m 0644 bin/libonnxruntime.so.1 "$(DESTDIR)$(PREFIX)/bin/libonnxruntime.so.1"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/fashionclip; make sure $(PREFIX)/bin is on your PATH"
 
 FORCE:
 
@@ -42,8 +54,23 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Packages that must build without cgo: the HTTP layer, the Hub client, the
+# index and the pure-Go leaves (a server or a tool may embed them alone).
+NOCGO_PKGS := ./internal/server ./internal/hub/... ./internal/index/... ./internal/vecmath \
+              ./internal/modelfiles ./internal/ortlib ./internal/graphcache ./internal/query ./internal/doctor
+
+# staticcheck and the cgo-free builds; staticcheck is pinned in go.mod's tool block.
+lint:
+	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS)
+	$(GO) tool staticcheck ./...
+
+# Unused functions (informational: the public library's API is used by others).
+deadcode:
+	$(GO) tool deadcode -test ./...
+
 # The test command named in README.md and run by CI.
-test: ort deps fmt-check vet
+test: ort deps fmt-check vet lint
+	@test -d ../shared/reference || echo "NOTE: ../shared/reference not found: the parity tests against the reference kit are skipped"
 	$(GO) test -race -count=1 ./...
 
 test-short: ort deps
@@ -80,6 +107,12 @@ bench-classify: build
 	@test -f $(VITB32)/model.onnx || bin/fashionclip synth --size vit-b-32 --layout combined --out $(VITB32)
 	bin/fashionclip bench speed --model $(VITB32) --synthetic 200 --quiet
 	bin/fashionclip bench speed --model $(VITB32) --synthetic 200 --fast-decode --quiet
+
+# Screenshots of the HTML report and the search page for docs/, made in
+# headless Chromium with the browser tests' tooling.
+screenshots: ort deps
+	scripts/install-chromium.sh
+	$(GO) run ./scripts/screenshots -out docs
 
 clean:
 	rm -rf bin dist

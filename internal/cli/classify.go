@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/internal/pipeline"
+	"github.com/fashionclip/fashionclip/internal/report"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
@@ -32,6 +32,8 @@ type ClassifyOptions struct {
 	hasMin     bool
 	Format     string
 	In         InputFlags
+	// Report is --report FILE (HTML), ReportAssets its --report-assets DIR.
+	Report, ReportAssets string
 }
 
 // LabelGroup is one --group: a name and its own labels, scored with their own softmax.
@@ -79,7 +81,9 @@ in a pipe.`,
 	fl.IntVarP(&opts.TopK, "top-k", "k", 3, "labels kept per image and group (0 = all)")
 	fl.Float64Var(&opts.MinScore, "min-score", 0, "keep only labels scoring at least this (a cosine with --raw-scores)")
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
-	opts.In.bind(cmd)
+	fl.StringVar(&opts.Report, "report", "", "also write an HTML report of the results (thumbnails inline; opens offline)")
+	fl.StringVar(&opts.ReportAssets, "report-assets", "", "with --report, write the thumbnails into this folder instead of inline (large runs)")
+	opts.In.bind(cmd, true)
 	return cmd
 }
 
@@ -133,6 +137,9 @@ func (o *ClassifyOptions) validate() error {
 	}
 	if _, err := output.Resolve(o.Format, false); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if o.ReportAssets != "" && o.Report == "" {
+		return UsageError("--report-assets goes with --report FILE")
 	}
 	return o.In.validate()
 }
@@ -221,53 +228,116 @@ func classifyRun(cmd *cobra.Command, o *ClassifyOptions) error {
 		o.Labels = append(o.Labels, more...)
 	}
 	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY())
-	m, err := f.LoadModel(ctx, o.In.modelOptions)
+	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	m.Preload(fashionclip.VisionTower) // loads while the labels are embedded
 
-	// Every label of every group is embedded in one run, once.
-	var plain *fashionclip.Labels
+	copts := fashionclip.ClassifierOptions{Templates: o.Templates,
+		ScoreOptions: fashionclip.ScoreOptions{Raw: o.RawScores, TopK: o.TopK, MinScore: o.MinScore, HasMinScore: o.hasMin}}
+	var plain *fashionclip.Classifier
 	if len(o.Labels) > 0 {
-		if plain, err = m.EmbedLabels(ctx, o.Labels, o.Templates); err != nil {
+		if plain, err = m.NewClassifier(ctx, o.Labels, copts); err != nil {
 			return err
 		}
 	}
-	groups := make([]*fashionclip.Labels, len(o.Groups))
+	groups := make([]*fashionclip.Classifier, len(o.Groups))
 	for i, g := range o.Groups {
-		if groups[i], err = m.EmbedLabels(ctx, g.Labels, o.Templates); err != nil {
+		if groups[i], err = m.NewClassifier(ctx, g.Labels, copts); err != nil {
 			return err
 		}
 	}
-	scoreOpts := fashionclip.ScoreOptions{Raw: o.RawScores, TopK: o.TopK, MinScore: o.MinScore, HasMinScore: o.hasMin}
-	scale := m.LogitScale()
 
 	sink, closeSink := classifySink(f, format, o)
-	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, noShard, func(r pipeline.Result) error {
+	rep, err := o.openReport()
+	if err != nil {
+		return err
+	}
+	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, func(r fashionclip.Result[*imageItem]) error {
 		rec := classifyRecord{Path: r.Item.Path}
+		if rep != nil {
+			defer func() { o.addToReport(rep, rec, r) }()
+		}
 		if r.Err != nil {
 			rec.Err = r.Err.Error()
 			return sink(rec)
 		}
 		if plain != nil {
-			rec.Labels = plain.Score(r.Embedding, scale, scoreOpts)
+			rec.Labels = plain.Classify(r.Embedding)
 			if rec.Labels == nil {
 				rec.Labels = []fashionclip.LabelScore{}
 			}
 		}
 		for i, g := range groups {
-			rec.Groups = append(rec.Groups, scoredGroup{Name: o.Groups[i].Name, Scores: g.Score(r.Embedding, scale, scoreOpts)})
+			rec.Groups = append(rec.Groups, scoredGroup{Name: o.Groups[i].Name, Scores: g.Classify(r.Embedding)})
 		}
 		return sink(rec)
 	})
 	if cerr := closeSink(); err == nil && cerr != nil && !output.IsClosedPipe(cerr) {
 		err = cerr
 	}
+	if rep != nil {
+		if err != nil {
+			rep.Abort()
+		} else if err = rep.Close(); err != nil {
+			err = fmt.Errorf("--report: %w", err)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	return run.exitFor(o.Inputs)
+}
+
+// reportThumbEdge is the longest side of report thumbnails: 10,000 of them
+// stay near 40 MB inline.
+const reportThumbEdge = 160
+
+// openReport starts --report's HTML report, if asked for.
+func (o *ClassifyOptions) openReport() (*report.Classify, error) {
+	if o.Report == "" {
+		return nil, nil
+	}
+	groups := []report.LabelGroup{}
+	if len(o.Labels) > 0 {
+		groups = append(groups, report.LabelGroup{Labels: o.Labels})
+	}
+	for _, g := range o.Groups {
+		groups = append(groups, report.LabelGroup{Name: g.Name, Labels: g.Labels})
+	}
+	rep, err := report.NewClassify(o.Report, report.Options{Command: "fashionclip classify " + strings.Join(o.Inputs, " "),
+		AssetsDir: o.ReportAssets, RawScores: o.RawScores, Groups: groups})
+	if err != nil {
+		return nil, fmt.Errorf("--report: %w", err)
+	}
+	o.In.thumbnails = reportThumbEdge
+	return rep, nil
+}
+
+// addToReport keeps one result for the report; a thumbnail it refuses is a
+// note, never a failed input.
+func (o *ClassifyOptions) addToReport(rep *report.Classify, rec classifyRecord, r fashionclip.Result[*imageItem]) {
+	rr := report.Record{Path: rec.Path, Err: r.Err, Thumbnail: r.Item.Thumb}
+	add := func(name string, scores []fashionclip.LabelScore) {
+		g := report.Group{Name: name}
+		for _, s := range scores {
+			g.Scores = append(g.Scores, report.Score{Label: s.Label, Score: s.Score})
+		}
+		rr.Groups = append(rr.Groups, g)
+	}
+	if r.Err == nil {
+		if rec.Labels != nil {
+			add("", rec.Labels)
+		}
+		for _, g := range rec.Groups {
+			add(g.Name, g.Scores)
+		}
+	}
+	if err := rep.Add(rr); err != nil {
+		o.f.Warnf("--report: %v", err)
+	}
 }
 
 // classifySink picks the writer for the format. It returns the per-record

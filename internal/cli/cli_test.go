@@ -17,6 +17,7 @@ import (
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -44,6 +45,24 @@ func tinyModel(t testing.TB) string {
 	return tinyDir
 }
 
+var (
+	cacheOnce sync.Once
+	cacheDir  string
+)
+
+// testCacheDir is fashionclip's cache for the in-process tests: one per
+// test binary, so derived graphs are shared between tests but never left
+// in the user's cache.
+func testCacheDir(t testing.TB) string {
+	cacheOnce.Do(func() {
+		var err error
+		if cacheDir, err = os.MkdirTemp("", "fashionclip-cache-"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return cacheDir
+}
+
 // goldenDir is absolute: tests chdir into temp folders.
 var goldenDir string
 
@@ -57,6 +76,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if tinyDir != "" {
 		os.RemoveAll(tinyDir)
+	}
+	if cacheDir != "" {
+		os.RemoveAll(cacheDir)
 	}
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
@@ -75,17 +97,26 @@ func runCLI(t testing.TB, tty bool, stdin string, env map[string]string, args ..
 	io, in, out, errOut := iostreams.Test()
 	io.SetTTY(tty, tty, tty)
 	in.WriteString(stdin)
-	f := NewFactory(io, func(k string) string {
+	f := NewFactory(io, testGetenv(t, env))
+	code := Run(context.Background(), f, args)
+	return cliResult{out.String(), errOut.String(), code}
+}
+
+// testGetenv is the environment of in-process runs: env, plus the ONNX
+// Runtime library the tests found and a scratch fashionclip cache.
+func testGetenv(t testing.TB, env map[string]string) func(string) string {
+	return func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
-		if k == "FASHIONCLIP_ORT_LIB" {
+		switch k {
+		case "FASHIONCLIP_ORT_LIB":
 			return os.Getenv(k)
+		case "FASHIONCLIP_CACHE":
+			return testCacheDir(t)
 		}
 		return ""
-	})
-	code := Run(context.Background(), f, args)
-	return cliResult{out.String(), errOut.String(), code}
+	}
 }
 
 var floatPattern = regexp.MustCompile(`-?\d+\.\d+(e-?\d+)?`)
@@ -190,7 +221,7 @@ func runBinary(t testing.TB, dir, stdin string, env []string, args ...string) cl
 	t.Helper()
 	cmd := exec.Command(buildBinary(t), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t)), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -202,4 +233,19 @@ func runBinary(t testing.TB, dir, stdin string, env []string, args ...string) cl
 		t.Fatal(err)
 	}
 	return cliResult{out.String(), errOut.String(), code}
+}
+
+// loadTestModel loads a model folder through the library, as commands do.
+func loadTestModel(t testing.TB, dir string) *fashionclip.Model {
+	t.Helper()
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{Library: testutil.ORTLibrary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Load(context.Background(), dir, fashionclip.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }

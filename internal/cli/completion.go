@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fashionclip/fashionclip/internal/bench"
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
@@ -19,10 +20,9 @@ type cachedModelID struct {
 	Size int64
 }
 
-// cachedModelIDs lists the models in the Hugging Face cache, sorted by repo
-// id. A variable so tests can substitute the cache.
-var cachedModelIDs = func(f *Factory) []cachedModelID {
-	repos, err := hub.List(hub.CacheDir(f.Getenv))
+// cachedModelIDs lists the models in the Hugging Face cache, sorted by repo id.
+func cachedModelIDs(f *Factory) []cachedModelID {
+	repos, err := hub.List(f.Hub().CacheDir)
 	if err != nil {
 		return nil
 	}
@@ -50,10 +50,31 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 		[]cobra.Completion{"cpu\tONNX Runtime's CPU kernels", "cuda\tNVIDIA GPU (needs the CUDA build of ONNX Runtime)", "coreml\tApple Core ML"},
 		cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("variant", cobra.FixedCompletions(fashionclip.Variants(), cobra.ShellCompDirectiveNoFileComp))
+	fixed := map[string][]cobra.Completion{
+		"dataset": bench.Kinds,
+		"dtype":   {"float32", "float16"},
+	}
+	modelArg := func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return completeModel(f, toComplete)
+	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if fl := c.LocalNonPersistentFlags().Lookup("format"); fl != nil {
 			_ = c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formatChoices(fl.Usage), cobra.ShellCompDirectiveNoFileComp))
+		}
+		for name, values := range fixed {
+			if c.LocalNonPersistentFlags().Lookup(name) != nil {
+				_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+			}
+		}
+		switch c.CommandPath() {
+		case "fashionclip model pull", "fashionclip model info", "fashionclip model rm", "fashionclip model path":
+			c.ValidArgsFunction = modelArg
+		case "fashionclip data pull":
+			c.ValidArgs = []cobra.Completion{"fmnist", "kagl", "deepfashion"}
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)

@@ -56,6 +56,11 @@ func TestCompleteFlagValues(t *testing.T) {
 		{"classify formats", nil, []string{"classify", "--format", ""}, "table jsonl json tsv csv", noFile},
 		{"version formats", nil, []string{"version", "-f", ""}, "table json", noFile},
 		{"doctor formats", nil, []string{"doctor", "--format", ""}, "table json", noFile},
+		{"datasets", nil, []string{"bench", "accuracy", "--dataset", ""}, "fmnist kagl deepfashion folder csv", noFile},
+		{"dtype", nil, []string{"embed", "--dtype", ""}, "float32 float16", noFile},
+		{"data pull", nil, []string{"data", "pull", ""}, "fmnist kagl deepfashion", noFile},
+		{"model rm takes cached ids", env, []string{"model", "rm", "ac"}, "acme/clip", noFile},
+		{"model path takes cached ids", env, []string{"model", "path", ""}, "acme/clip patrickjohncyh/fashion-clip", noFile},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

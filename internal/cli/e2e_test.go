@@ -64,7 +64,7 @@ func TestBinaryClosedStdoutEndsQuietly(t *testing.T) {
 	status := filepath.Join(t.TempDir(), "status")
 	cmd := exec.Command("bash", "-c", fmt.Sprintf("%q classify . --labels a,b | head -n 2; echo ${PIPESTATUS[0]} > %q", buildBinary(t), status))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), EnvModel+"="+model)
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -86,7 +86,7 @@ func TestBinaryInterruptExits130(t *testing.T) {
 	dir := manyImages(t, 3000)
 	cmd := exec.Command(buildBinary(t), "classify", ".", "--labels", "a,b", "--threads", "1", "--batch-size", "1")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), EnvModel+"="+model)
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

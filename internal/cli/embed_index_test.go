@@ -83,7 +83,7 @@ func idxRead(t *testing.T, dir string) map[string]idxEntry {
 	return out
 }
 
-var idxRunSummary = regexp.MustCompile(`(\d+) added, (\d+) replaced, (\d+) removed, (\d+) unchanged, (\d+) texts added; (\d+) items, (\d+) garbage`)
+var idxRunSummary = regexp.MustCompile(`(\d+) added, (\d+) replaced, (\d+) removed, (\d+) unchanged, (\d+) texts? added; (\d+) items?, (\d+) garbage rows?`)
 
 // idxSummary parses embed -o's closing note into its seven numbers.
 func idxSummary(t *testing.T, stderr string) [7]int {
@@ -390,7 +390,7 @@ func TestEmbedIndexShardFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Factory{Getenv: func(k string) string { return tt.env[k] }}
+			f := NewFactory(nil, func(k string) string { return tt.env[k] })
 			got, err := shardFromFlags(f, tt.spec, tt.shards, tt.shardsSet)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || ExitCode(err) != ExitUsage {

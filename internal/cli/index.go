@@ -13,10 +13,6 @@ import (
 	"github.com/fashionclip/fashionclip/internal/output"
 )
 
-func init() {
-	extraCommands = append(extraCommands, NewCmdIndex)
-}
-
 // NewCmdIndex builds `fashionclip index` and its subcommands. None of them
 // loads a model.
 func NewCmdIndex(f *Factory) *cobra.Command {
@@ -101,7 +97,7 @@ func indexInfoRun(o *IndexInfoOptions) error {
 	t := output.NewTableWriter(f.IO.Out, "FIELD", "VALUE")
 	t.Append("index", o.Index)
 	t.Append("items", fmt.Sprintf("%d (%d images, %d texts)", rec.Items, rec.Images, rec.Texts))
-	t.Append("garbage", fmt.Sprintf("%d rows (%s); 'fashionclip index compact' removes them", rec.Garbage, hub.FormatBytes(rec.GarbageBytes)))
+	t.Append("garbage", fmt.Sprintf("%s (%s); 'fashionclip index compact' removes them", plural(rec.Garbage, "row"), hub.FormatBytes(rec.GarbageBytes)))
 	t.Append("dtype", rec.DType)
 	t.Append("dimension", strconv.Itoa(rec.Dim))
 	t.Append("model", m.Model.String())
@@ -145,9 +141,9 @@ exact but cannot restore the precision float16 dropped).`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(f.IO.Out, "%s: %d items in %d chunks (were %d chunks with %d garbage rows)\n",
-				opts.Index, st.Items, st.ChunksAfter, st.ChunksBefore, st.GarbageBefore)
-			return quietPipe(err)
+			f.Warnf("%s: %s in %s (were %s with %s)", opts.Index, plural(st.Items, "item"), plural(st.ChunksAfter, "chunk"),
+				plural(st.ChunksBefore, "chunk"), plural(st.GarbageBefore, "garbage row"))
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&opts.Dtype, "dtype", "", "convert to float32 or float16 (default: keep)")
@@ -191,10 +187,10 @@ input keeps the vector of the last one. Merging the shard indexes of
 				return err
 			}
 			if st.Duplicates > 0 {
-				f.Warnf("%d items were in more than one input; the last input's vectors were kept", st.Duplicates)
+				f.Warnf("%s found in more than one input; the last input's vectors were kept", plural(st.Duplicates, "item"))
 			}
-			_, err = fmt.Fprintf(f.IO.Out, "%s: %d items from %d indexes\n", opts.Output, st.Items, len(opts.Inputs))
-			return quietPipe(err)
+			f.Warnf("%s: %s from %s", opts.Output, plural(st.Items, "item"), plural(len(opts.Inputs), "index"))
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "the index to write (required)")

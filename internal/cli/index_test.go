@@ -42,13 +42,13 @@ func TestIndexCommands(t *testing.T) {
 			t.Errorf("%+v", rec)
 		}
 		r := runCLI(t, true, "", nil, "index", "info", "a")
-		if !strings.Contains(r.stdout, "garbage") || !strings.Contains(r.stdout, "1 rows") {
+		if !strings.Contains(r.stdout, "garbage") || !strings.Contains(r.stdout, "1 row (") {
 			t.Errorf("table:\n%s", r.stdout)
 		}
 	})
 	t.Run("compact", func(t *testing.T) {
 		r := runCLI(t, false, "", nil, "index", "compact", "a", "--dtype", "float16")
-		if r.code != 0 || !strings.Contains(r.stdout, "1 garbage rows") {
+		if r.code != 0 || !strings.Contains(r.stderr, "with 1 garbage row)") || r.stdout != "" {
 			t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 		}
 		rec := info("a")
@@ -67,7 +67,7 @@ func TestIndexCommands(t *testing.T) {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
 		// b's two images are in a too: kept once, from b.
-		if !strings.Contains(r.stderr, "2 items were in more than one input") {
+		if !strings.Contains(r.stderr, "2 items found in more than one input") || !strings.Contains(r.stderr, "from 2 indexes") || r.stdout != "" {
 			t.Errorf("stderr: %s", r.stderr)
 		}
 		got := idxRead(t, "ab")

@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/query"
+	"github.com/fashionclip/fashionclip/internal/report"
+	"github.com/fashionclip/fashionclip/internal/thumbnail"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(f *Factory) *cobra.Command { return NewCmdSearch(f, nil) })
-}
 
 // SearchOptions are search's flags and arguments.
 type SearchOptions struct {
@@ -30,6 +29,9 @@ type SearchOptions struct {
 	MinScore    float64
 	HasMinScore bool
 	Format      string
+	// Report is --report FILE (HTML); Paths prints bare image paths.
+	Report string
+	Paths  bool
 	// Terms is the parsed query: --image terms first, then the positional ones.
 	Terms []query.Term
 }
@@ -83,10 +85,15 @@ Without --model, the model recorded in the index is used.`,
 	fl.IntVarP(&opts.TopK, "top-k", "k", 10, "number of results")
 	fl.Float64Var(&opts.MinScore, "min-score", 0, "drop results with a cosine below this")
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
+	fl.StringVar(&opts.Report, "report", "", "also write the results as an HTML page with thumbnails")
+	fl.BoolVar(&opts.Paths, "paths", false, "print bare image paths, one per line (for | xargs feh); texts are left out")
 	return cmd
 }
 
 func (o *SearchOptions) validate() error {
+	if o.Paths && o.Format != "" {
+		return UsageError("--paths prints bare paths: it does not mix with --format")
+	}
 	if o.TopK < 1 {
 		return UsageError("--top-k must be at least 1")
 	}
@@ -122,26 +129,28 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	}
 	defer ix.Close()
 	man := ix.Manifest()
-	if f.ModelRef == "" && f.Getenv(EnvModel) == "" {
+	ref := ""
+	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
 		if man.Model.Folder != "" {
-			if _, err := os.Stat(man.Model.Folder); err == nil {
-				f.ModelRef = man.Model.Folder
+			if _, err := os.Stat(man.Model.Folder); err != nil {
+				return fmt.Errorf("index %s was made with the model folder %s, which is gone; fix: pass --model with that model's new folder", o.Index, man.Model.Folder)
 			}
+			ref = man.Model.Folder
 		}
-		if f.ModelRef == "" && man.Model.Repo != "" {
-			f.ModelRef = man.Model.Repo
+		if ref == "" && man.Model.Repo != "" {
+			ref = man.Model.Repo
 			if man.Model.Revision != "" {
-				f.ModelRef += "@" + man.Model.Revision
+				ref += "@" + man.Model.Revision
 			}
 		}
 	}
-	m, err := f.LoadModel(ctx, nil)
+	m, err := f.LoadModel(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	info, err := indexModelInfo(f, m)
+	info, err := indexModelInfo(m)
 	if err != nil {
 		return err
 	}
@@ -162,7 +171,42 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.Report != "" {
+		if err := writeSearchReport(o, hits); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+	}
+	if o.Paths {
+		for _, h := range hits {
+			if !h.Item.IsText {
+				if _, err := fmt.Fprintln(f.IO.Out, h.Item.Path); err != nil {
+					return quietPipe(err)
+				}
+			}
+		}
+		return nil
+	}
 	return writeSearchHits(f, format, hits)
+}
+
+// writeSearchReport writes the hits as an HTML page, with a thumbnail of
+// each image that still decodes.
+func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
+	out := make([]report.SearchHit, len(hits))
+	for i, h := range hits {
+		out[i] = report.SearchHit{Path: h.Item.Path, Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
+		if !h.Item.IsText {
+			if data, err := os.ReadFile(h.Item.Path); err == nil {
+				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
+			}
+		}
+	}
+	q := strings.Join(o.Query, " ")
+	for _, img := range o.Images {
+		q = strings.TrimSpace("image " + img + " " + q)
+	}
+	return report.WriteSearch(o.Report, report.SearchInfo{Query: q, Index: o.Index}, out,
+		report.Options{Command: "fashionclip search " + o.Index + " " + q})
 }
 
 // queryVector embeds the terms and combines them.
@@ -189,7 +233,7 @@ func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) 
 		}
 		for _, r := range imgRes {
 			if r.Err != nil {
-				return nil, fmt.Errorf("--image %s: %w", r.Path, r.Err)
+				return nil, fmt.Errorf("--image %s: %w", r.Item, r.Err)
 			}
 		}
 	}
@@ -243,6 +287,10 @@ func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {
 			err = w.Write(strconv.FormatFloat(r.Score, 'g', -1, 64), p, t)
 		}
 	default:
+		if len(recs) == 0 {
+			f.Errorf("no match")
+			return nil
+		}
 		t := output.NewTableWriter(f.IO.Out, "#", "SCORE", "PATH / TEXT")
 		for i, r := range recs {
 			item := ""

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/index"
-	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 func TestSearchUsageErrors(t *testing.T) {
@@ -75,11 +74,7 @@ func idxParseHits(t *testing.T, out string) []idxHit {
 
 func TestSearchMatchesBruteForce(t *testing.T) {
 	model, idx := idxSearchFixture(t)
-	m, err := fashionclip.Load(model, fashionclip.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := loadTestModel(t, model)
 	all := idxRead(t, idx)
 	embed := func(s string) []float32 {
 		v, err := m.EncodeText(context.Background(), s)

@@ -82,6 +82,11 @@ type Config struct {
 	MaxDecodePixels int64
 	// Created is the model's "created" time in /v1/models (default: start).
 	Created time.Time
+	// Indexes, when set, are searched by /v1/search and listed by
+	// /v1/indexes, and GET / serves the search page. The caller closes them.
+	Indexes *Indexes
+	// Thumbnails renders /v1/thumbnails/{id} for Indexes (nil: 501).
+	Thumbnails Thumbnailer
 	// RemoteClient replaces the remote image client (tests).
 	RemoteClient *http.Client
 	// AccessLog, when set, gets one line per request (see accesslog.go).
@@ -218,6 +223,9 @@ type queueDepther interface{ depth() int }
 func (s *Server) Ready(e Engine, modelIDs []string) error {
 	if e == nil {
 		return errors.New("server: nil engine")
+	}
+	if err := checkIndexDims(e, s.cfg.Indexes); err != nil {
+		return err
 	}
 	s.readyMu.Lock()
 	defer s.readyMu.Unlock()
@@ -369,6 +377,8 @@ func (s *Server) routes() http.Handler {
 			route, method, h = routeHealth, http.MethodGet, s.handleHealth
 		case path == "/metrics":
 			route, method, h = routeMetrics, http.MethodGet, s.handleMetrics
+		default:
+			route, method, h = s.searchRoute(path)
 		}
 		start := time.Now()
 		s.metrics.inflight.Add(1)

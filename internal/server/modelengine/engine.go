@@ -84,8 +84,15 @@ func (e *Engine) DecodeCost(data []byte) (int64, error) {
 	return int64(c.Width) * int64(c.Height), nil
 }
 
-// TokenCount implements server.Engine: the ids the text encoder sees.
-func (e *Engine) TokenCount(text string) int { return len(e.m.Tokenizer().Encode(text)) }
+// TokenCount implements server.Engine: the ids the text encoder sees (New
+// has loaded the tokenizer, so it is there).
+func (e *Engine) TokenCount(text string) int {
+	tok, err := e.m.Tokenizer()
+	if err != nil {
+		return 0
+	}
+	return len(tok.Encode(text))
+}
 
 // EmbedLabels implements server.Engine with the library's prompt ensembling.
 func (e *Engine) EmbedLabels(ctx context.Context, names, templates []string) (server.LabelSet, error) {

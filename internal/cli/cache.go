@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/fashionclip/fashionclip/internal/graphcache"
+	"github.com/fashionclip/fashionclip/internal/hub"
+	"github.com/fashionclip/fashionclip/internal/ortlib"
+	"github.com/fashionclip/fashionclip/internal/output"
+)
+
+// NewCmdCache builds `fashionclip cache`: fashionclip's own cache of
+// derived graphs (models live in the Hugging Face cache: see `model`).
+func NewCmdCache(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Show or prune the graphs fashionclip derives from models",
+		Long: `fashionclip keeps graphs it derives from model files in its own cache
+($FASHIONCLIP_CACHE, else ~/.cache/fashionclip/graphs): the text and vision towers cut out of
+a combined model.onnx, and quantized towers. They are made once per model file and reused.
+'cache info' lists them; 'cache prune' removes those whose model file is gone or has changed,
+and leftovers of interrupted runs. 'model rm' removes the graphs of the models it deletes.`,
+		Example: `  fashionclip cache info
+  fashionclip cache prune`,
+	}
+	cmd.AddCommand(newCmdCacheInfo(f), newCmdCachePrune(f))
+	return cmd
+}
+
+func graphCache(f *Factory) (graphcache.Cache, error) {
+	dir, err := ortlib.GraphCacheDir(f.Getenv)
+	return graphcache.Cache{Root: dir}, err
+}
+
+func newCmdCacheInfo(f *Factory) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "List the cached graphs, their sizes and sources",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fm, err := output.Resolve(format, true, output.Table, output.JSON)
+			if err != nil {
+				return UsageError("%v", err)
+			}
+			c, err := graphCache(f)
+			if err != nil {
+				return err
+			}
+			entries, err := c.Entries()
+			if err != nil {
+				return err
+			}
+			type rec struct {
+				Key    string `json:"key"`
+				Recipe string `json:"recipe"`
+				Source string `json:"source"`
+				Bytes  int64  `json:"bytes"`
+				Stale  bool   `json:"stale"`
+			}
+			var total int64
+			t := output.NewTableWriter(f.IO.Out, "ENTRY", "RECIPE", "SIZE", "STALE", "SOURCE")
+			w := output.NewRecordWriter(f.IO.Out, true)
+			for _, e := range entries {
+				total += e.Bytes
+				r := rec{Key: e.Key, Recipe: e.Meta.Recipe, Source: e.Meta.Source, Bytes: e.Bytes, Stale: e.Stale()}
+				if fm == output.JSON {
+					if err := w.Write(r); err != nil {
+						return quietPipe(err)
+					}
+					continue
+				}
+				t.Append(r.Key, r.Recipe, hub.FormatBytes(r.Bytes), yesNo(r.Stale), r.Source)
+			}
+			if fm == output.JSON {
+				return quietPipe(w.Close())
+			}
+			if err := t.Close(); err != nil {
+				return quietPipe(err)
+			}
+			f.Warnf("%s, %s in %s", plural(len(entries), "entry"), hub.FormatBytes(total), c.Root)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "table or json (default table)")
+	return cmd
+}
+
+func newCmdCachePrune(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Remove cached graphs whose model file is gone or changed",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := graphCache(f)
+			if err != nil {
+				return err
+			}
+			entries, err := c.Entries()
+			if err != nil {
+				return err
+			}
+			var stale []graphcache.Entry
+			for _, e := range entries {
+				if e.Stale() {
+					stale = append(stale, e)
+				}
+			}
+			freed, err := c.Remove(stale)
+			if err != nil {
+				return err
+			}
+			f.Warnf("removed %s, %s freed", plural(len(stale), "stale entry"), hub.FormatBytes(freed))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/internal/source"
+	"github.com/fashionclip/fashionclip/internal/thumbnail"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+)
+
+// InputFlags are the image-input flags shared by classify, embed and bench.
+type InputFlags struct {
+	MaxDepth   int
+	Hidden     bool
+	Null       bool
+	BatchSize  int
+	FastDecode bool
+	MaxPixels  int64
+
+	thumbnails int // edge of the thumbnails to make (0: none)
+}
+
+// bind adds the flags; walk is false for commands that take no paths.
+func (in *InputFlags) bind(cmd *cobra.Command, walk bool) {
+	fl := cmd.Flags()
+	if walk {
+		fl.IntVar(&in.MaxDepth, "max-depth", -1, "how deep to walk into folders (-1 = no limit, 0 = the folder's own files)")
+		fl.BoolVar(&in.Hidden, "hidden", false, "include hidden files and folders (names starting with '.')")
+		fl.BoolVarP(&in.Null, "null", "0", false, "paths on stdin ('-') are NUL-separated, as find -print0 writes them")
+	}
+	fl.IntVar(&in.BatchSize, "batch-size", 8, "images per ONNX Runtime run")
+	fl.BoolVar(&in.FastDecode, "fast-decode", false, "decode large JPEGs at 1/2, 1/4 or 1/8 scale in the DCT domain (faster, not bit-exact)")
+	fl.Int64Var(&in.MaxPixels, "max-pixels", 89_478_485, "refuse images with more pixels than this (decompression-bomb guard)")
+}
+
+func (in *InputFlags) validate() error {
+	if in.BatchSize < 1 {
+		return UsageError("--batch-size must be at least 1")
+	}
+	if in.MaxPixels < 1 {
+		return UsageError("--max-pixels must be positive")
+	}
+	return nil
+}
+
+// modelOptions applies the input flags to the library options. The thread
+// budget is shared: ONNX Runtime gets every core but does not spin while idle,
+// so decode workers run in its gaps instead of fighting it.
+func (in *InputFlags) modelOptions(o *fashionclip.Options) {
+	o.BatchSize = in.BatchSize
+	o.FastDecode = in.FastDecode
+	o.MaxPixels = in.MaxPixels
+	o.NoSpin = true
+}
+
+func (in *InputFlags) sourceOptions(f *Factory, shard source.Shard) source.Options {
+	return source.Options{MaxDepth: in.MaxDepth, Hidden: in.Hidden, Stdin: f.IO.In, NullSeparated: in.Null, Shard: shard}
+}
+
+// imageRun counts a finished image run's outcomes.
+type imageRun struct {
+	ok, failed int
+}
+
+// imageItem is one walked input on its way through the stream, with what
+// the loader made besides the tensor.
+type imageItem struct {
+	source.Item
+	Thumb []byte // a small JPEG, when asked for (HTML reports)
+}
+
+// loader is the stream's loader for walked inputs: an input the walk could
+// not use fails as itself. thumbs > 0 also makes a thumbnail of that edge.
+func loader(thumbs int, maxPixels int64) fashionclip.LoadFunc[*imageItem] {
+	return func(ctx context.Context, m *fashionclip.Model, it *imageItem, dst []float32) ([]float32, error) {
+		if it.Err != nil {
+			return nil, it.Err
+		}
+		data, err := os.ReadFile(it.Path)
+		if err != nil {
+			return nil, err
+		}
+		px, err := m.Preprocessor().Reuse(dst, data)
+		if err == nil && thumbs > 0 {
+			it.Thumb, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: thumbs, MaxPixels: maxPixels})
+		}
+		return px, err
+	}
+}
+
+// encodeItems streams items through the model and calls sink for every
+// result, in input order, with a progress bar on a terminal (total: how
+// many items will come, -1 unknown). Failed inputs are named on stderr.
+func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, in InputFlags, items iter.Seq[source.Item], total func(*progressbar.ProgressBar),
+	sink func(fashionclip.Result[*imageItem]) error) (imageRun, error) {
+	var bar *progressbar.ProgressBar
+	if f.IO.ShowProgress() {
+		bar = imageProgress(f, "images", -1)
+		if total != nil {
+			total(bar)
+		}
+	}
+	var run imageRun
+	var err error
+	wrapped := func(yield func(*imageItem) bool) {
+		for it := range items {
+			if !yield(&imageItem{Item: it}) {
+				return
+			}
+		}
+	}
+	load := loader(in.thumbnails, in.MaxPixels)
+	for r, ferr := range fashionclip.Encode(ctx, m, wrapped, load, fashionclip.StreamOptions{Workers: f.ThreadBudget()}) {
+		if ferr != nil {
+			err = ferr
+			break
+		}
+		if r.Err != nil {
+			// A failed input is an error, not a note: --quiet does not hide it.
+			run.failed++
+			if bar != nil {
+				bar.Clear()
+			}
+			f.Errorf("%s: %v", r.Item.Path, r.Err)
+		} else {
+			run.ok++
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+		if err = sink(r); err != nil {
+			break
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	switch {
+	case err == nil:
+		return run, nil
+	case output.IsClosedPipe(err):
+		return run, nil // the reader went away (| head): a quiet, successful end
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return run, errSilentInterrupted
+	}
+	return run, err
+}
+
+// forEachImage walks the command-line inputs and streams them (see encodeItems).
+func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []string, in InputFlags,
+	sink func(fashionclip.Result[*imageItem]) error) (imageRun, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	walkOpts := in.sourceOptions(f, source.Shard{})
+	ch, walkErr := source.Stream(ctx, args, walkOpts)
+	items := func(yield func(source.Item) bool) {
+		for it := range ch {
+			if !yield(it) {
+				return
+			}
+		}
+	}
+	run, err := encodeItems(ctx, f, m, in, items, func(bar *progressbar.ProgressBar) { countForETA(ctx, bar, args, walkOpts) }, sink)
+	cancel()
+	if werr := <-walkErr; err == nil && werr != nil && !errors.Is(werr, context.Canceled) {
+		err = werr
+	}
+	return run, err
+}
+
+// imageProgress is the stderr progress bar of image runs (total -1: unknown).
+func imageProgress(f *Factory, what string, total int) *progressbar.ProgressBar {
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ErrOut),
+		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+}
+
+// countForETA walks the inputs a second time, names only, so the progress
+// bar can show a total and an ETA; the run itself never waits for it. A list
+// on stdin can be read only once, so with '-' the bar shows a rate alone.
+func countForETA(ctx context.Context, bar *progressbar.ProgressBar, args []string, opts source.Options) {
+	for _, a := range args {
+		if a == "-" {
+			return
+		}
+	}
+	opts.Stdin = nil
+	go func() {
+		n := 0
+		err := source.Walk(ctx, args, opts, func(source.Item) error { n++; return nil })
+		if err == nil && n > 0 {
+			bar.ChangeMax(n)
+		}
+	}()
+}
+
+// exitFor applies the exit-status rules to a finished run.
+func (r imageRun) exitFor(args []string) error {
+	switch {
+	case r.ok == 0 && r.failed == 0:
+		return fmt.Errorf("no image found in %v (folders are searched for %v; name a file to use it whatever its extension)", args, source.ImageExtensions)
+	case r.ok == 0:
+		return fmt.Errorf("every input failed (%d)", r.failed)
+	case r.failed > 0:
+		return &ExitError{Code: ExitPartial, Err: fmt.Errorf("%d of %d inputs failed", r.failed, r.ok+r.failed)}
+	}
+	return nil
+}

@@ -1,0 +1,290 @@
+package cli
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/graphcache"
+	"github.com/fashionclip/fashionclip/internal/index"
+	"github.com/fashionclip/fashionclip/internal/iostreams"
+	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/internal/synth"
+	"github.com/fashionclip/fashionclip/internal/testutil"
+)
+
+// Issue 14, defect 1: known devices fall back with one fashionclip warning
+// and no ONNX Runtime log lines; unknown devices are usage errors.
+func TestDeviceFallbackAndUnknownDevice(t *testing.T) {
+	model := tinyModel(t)
+	img := sampleImages(t)
+	if r := runCLI(t, false, "", nil, "classify", img, "--labels", "a,b", "--model", model, "--device", "tpu"); r.code != ExitUsage ||
+		!strings.Contains(r.stderr, `unknown device "tpu"`) {
+		t.Errorf("--device tpu: exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, device := range []string{"cuda", "coreml"} {
+		t.Run(device, func(t *testing.T) {
+			r := runBinary(t, t.TempDir(), "", []string{"NO_COLOR=1"}, "classify", img, "--labels", "a,b", "--model", model, "--device", device, "-q")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			var warnings int
+			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+				switch {
+				case strings.Contains(l, "SYNTHETIC"):
+				case strings.HasPrefix(l, "fashionclip: WARNING: ") && strings.Contains(l, "running on the CPU"):
+					warnings++
+				default:
+					t.Errorf("unexpected stderr line %q", l)
+				}
+			}
+			if warnings != 1 {
+				t.Errorf("%d fallback warnings, want 1:\n%s", warnings, r.stderr)
+			}
+		})
+	}
+}
+
+// Issue 14, defect 4: mistyped subcommands and flags are usage errors with a suggestion.
+func TestUnknownSubcommandsAndFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"model", "lst"}, "Did you mean this?\n\tlist"},
+		{[]string{"index", "inf", "x"}, "Did you mean this?\n\tinfo"},
+		{[]string{"runtime", "instal"}, "Did you mean this?\n\tinstall"},
+		{[]string{"clasify"}, "Did you mean this?\n\tclassify"},
+		{[]string{"classify", "x.jpg", "--lables", "a"}, "Did you mean this?\n\t--labels"},
+		{[]string{"index", "info"}, "accepts 1 arg"},
+	} {
+		r := runCLI(t, false, "", nil, tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+// Help shows the global flags a command uses, and the exit statuses once.
+func TestHelpShowsApplicableGlobalsAndExitStatusOnce(t *testing.T) {
+	for _, tc := range []struct {
+		cmd      []string
+		has, not []string
+	}{
+		{[]string{"tokenize"}, []string{"--model", "--variant"}, []string{"--device", "--threads", "--ort-lib"}},
+		{[]string{"index", "info"}, []string{"--quiet"}, []string{"--model", "--device"}},
+		{[]string{"classify"}, []string{"--model", "--device", "--threads", "--ort-lib"}, nil},
+	} {
+		r := runCLI(t, false, "", nil, append(tc.cmd, "--help")...)
+		for _, h := range tc.has {
+			if !strings.Contains(r.stdout, h) {
+				t.Errorf("%v --help lacks %s", tc.cmd, h)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(r.stdout, n) {
+				t.Errorf("%v --help shows %s, which it ignores", tc.cmd, n)
+			}
+		}
+		if strings.Count(r.stdout, "EXIT STATUS") != 1 {
+			t.Errorf("%v --help: EXIT STATUS %d times", tc.cmd, strings.Count(r.stdout, "EXIT STATUS"))
+		}
+	}
+}
+
+// Issue 14, defect 6: an output path under a missing folder fails before
+// the dataset or the model is loaded, naming the path.
+func TestBenchChecksOutputPathsFirst(t *testing.T) {
+	missing := t.TempDir() + "/no/such"
+	for _, flag := range []string{"--out", "--plot", "--predictions"} {
+		r := runCLI(t, false, "", nil, "bench", "accuracy", "--dataset", "folder", "--data", "/nonexistent-dataset", flag, missing+"/x")
+		if r.code != ExitFatal || !strings.Contains(r.stderr, flag+": "+missing+"/x") || strings.Contains(r.stderr, "nonexistent-dataset") {
+			t.Errorf("%s: exit %d, stderr %q", flag, r.code, r.stderr)
+		}
+	}
+}
+
+// When a report file cannot be written after all, the report is still printed.
+func TestFinishReportPrintsBeforeFailing(t *testing.T) {
+	io, _, out, _ := iostreams.Test()
+	f := NewFactory(io, func(string) string { return "" })
+	rep := &bench.Report{Dataset: "folder", Templates: []string{"{}"}}
+	err := finishReport(f, output.JSON, t.TempDir()+"/gone/report.json", rep, rep.WriteTable, 0, nil)
+	if err == nil || !strings.Contains(err.Error(), "--out") || !strings.Contains(out.String(), `"dataset": "folder"`) {
+		t.Fatalf("err %v, stdout %q", err, out)
+	}
+}
+
+// Issue 14, defect 9: a search whose recorded model folder moved says so
+// instead of falling back to the Hub's default model.
+func TestSearchRecordedModelFolderGone(t *testing.T) {
+	testutil.ORTLibrary(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	if err := synth.Write(model, "combined", synth.Tiny()); err != nil {
+		t.Fatal(err)
+	}
+	idx := filepath.Join(dir, "idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", "red dress", "-o", idx); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	if err := os.Rename(model, model+"-moved"); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, false, "", map[string]string{"HF_HUB_OFFLINE": "1"}, "search", idx, "dress")
+	if r.code != ExitFatal || !strings.Contains(r.stderr, model+", which is gone") || !strings.Contains(r.stderr, "--model") || strings.Contains(r.stderr, "Hub") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "search", idx, "dress", "-m", model+"-moved"); r.code != 0 {
+		t.Errorf("with --model: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 11: binary output is refused on a terminal.
+func TestPreprocessRefusesBinaryOnATerminal(t *testing.T) {
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	if r := runCLI(t, true, "", nil, "preprocess", img, "-o", "-"); r.code != ExitUsage || !strings.Contains(r.stderr, "terminal") {
+		t.Errorf("tty: exit %d, %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "preprocess", img, "-o", "-"); r.code != 0 || !strings.HasPrefix(r.stdout, "\x93NUMPY") {
+		t.Errorf("pipe: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 14: derived graphs are listed with their size, and
+// prune removes those whose model file is gone.
+func TestCacheInfoAndPrune(t *testing.T) {
+	cache := t.TempDir()
+	env := map[string]string{"FASHIONCLIP_CACHE": cache}
+	src := filepath.Join(t.TempDir(), "model.onnx")
+	os.WriteFile(src, []byte("graph"), 0o644)
+	gc, _ := graphCache(NewFactory(nil, testGetenv(t, env)))
+	for _, source := range []string{src, "/gone/model.onnx"} {
+		key := "file-gone"
+		if source == src {
+			key, _ = graphcache.SourceKey(src)
+		}
+		if _, _, err := gc.Build(key, graphcache.Meta{Source: source, Recipe: "split-v1"}, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "text.onnx"), make([]byte, 2000), 0o644)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runCLI(t, false, "", env, "cache", "info", "-f", "json")
+	if r.code != 0 || strings.Count(r.stdout, `"stale":true`) != 1 || strings.Count(r.stdout, `"stale":false`) != 1 {
+		t.Fatalf("info: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, false, "", env, "cache", "prune")
+	if r.code != 0 || !strings.Contains(r.stderr, "removed 1 stale entry, 2.") {
+		t.Fatalf("prune: exit %d %s", r.code, r.stderr)
+	}
+	if entries, _ := gc.Entries(); len(entries) != 1 || entries[0].Meta.Source != src {
+		t.Fatalf("left %+v", entries)
+	}
+}
+
+// `help environment` names every variable the program reads.
+func TestHelpEnvironmentListsEveryVariable(t *testing.T) {
+	r := runCLI(t, false, "", nil, "help", "environment")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	testOnly := map[string]bool{"FASHIONCLIP_BENCH_MODEL": true, "FASHIONCLIP_HUB_TEST_CHILD": true,
+		"FASHIONCLIP_INDEX_CRASH_DIR": true, "FASHIONCLIP_INDEX_CRASH_SEED": true, "FASHIONCLIP_SYNTH_FULL": true, "FASHIONCLIP_CHROMIUM": true}
+	name := regexp.MustCompile(`"((?:FASHIONCLIP|HF|HUGGING_?FACE|TRANSFORMERS|SLURM|JOB)_[A-Z_]+)"`)
+	root := testutil.ModuleRoot(t)
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && (d.Name() == "third_party" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, m := range name.FindAllStringSubmatch(string(b), -1) {
+			if !testOnly[m[1]] && !strings.Contains(r.stdout, m[1]) {
+				t.Errorf("%s reads $%s, which help environment does not list", p, m[1])
+			}
+		}
+		return nil
+	})
+}
+
+// Friction: model rm asks on a terminal, unless -y.
+func TestModelRmConfirms(t *testing.T) {
+	for _, tc := range []struct {
+		name, stdin string
+		tty         bool
+		args        []string
+		removed     bool
+	}{
+		{"tty, no", "n\n", true, nil, false},
+		{"tty, yes", "y\n", true, nil, true},
+		{"tty, -y", "", true, []string{"-y"}, true},
+		{"pipe", "", false, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cache := fakeCache(t, "acme/clip")
+			r := runCLI(t, tc.tty, tc.stdin, map[string]string{"HF_HUB_CACHE": cache}, append([]string{"model", "rm", "acme/clip"}, tc.args...)...)
+			_, err := os.Stat(filepath.Join(cache, "models--acme--clip"))
+			if gone := os.IsNotExist(err); gone != tc.removed || (r.code == 0) != tc.removed {
+				t.Errorf("exit %d, removed %v; want removed %v\n%s", r.code, gone, tc.removed, r.stderr)
+			}
+		})
+	}
+}
+
+// Friction: Ctrl-C in embed -o says how much was committed.
+func TestBinaryEmbedIndexInterruptSaysWhatWasCommitted(t *testing.T) {
+	model := tinyModel(t)
+	dir := manyImages(t, 2000)
+	cmd := exec.Command(buildBinary(t), "embed", ".", "-o", "idx", "--commit-every", "20", "--threads", "1", "--batch-size", "1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if st, err := index.Stat(filepath.Join(dir, "idx")); err == nil && st.Items > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("nothing committed within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("exit %v, want 130; stderr %s", err, errOut.String())
+	}
+	if !regexp.MustCompile(`interrupted: idx holds \d+ items? as committed`).MatchString(errOut.String()) {
+		t.Errorf("stderr %q", errOut.String())
+	}
+}
+
+// Friction: an empty search result says so on a terminal.
+func TestSearchNoMatchOnTerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	idx := filepath.Join(dir, "idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", "red dress", "-o", idx); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	r := runCLI(t, true, "", nil, "search", idx, "dress", "-m", model, "--min-score", "1.5")
+	if r.code != 0 || !strings.Contains(r.stderr, "no match") || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
