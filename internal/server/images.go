@@ -40,18 +40,28 @@ func (b *decodeBudget) acquire(ctx context.Context, cost int64) (release func(),
 	return func() { once.Do(func() { b.sem.Release(w) }) }, nil
 }
 
+// acquireDecode waits for room in the decode budget for data, costed from
+// its header; release must be called once the decoder has really stopped.
+func (s *Server) acquireDecode(ctx context.Context, data []byte) (release func(), e *APIError) {
+	cost, err := s.engine.DecodeCost(data)
+	if err != nil {
+		cost = math.MaxInt64 // unreadable header: the decoder decides, alone
+	}
+	release, err = s.budget.acquire(ctx, cost)
+	if err != nil {
+		return nil, contextError(ctx.Err())
+	}
+	return release, nil
+}
+
 // decodeImage turns one encoded image into its pixel tensor within the
 // decode budget. When ctx ends first it answers at once; the decode itself
 // keeps its share of the budget until the engine has stopped it, so the
 // budget always counts the memory really in use.
 func (s *Server) decodeImage(ctx context.Context, data []byte, param string) ([]float32, *APIError) {
-	cost, err := s.engine.DecodeCost(data)
-	if err != nil {
-		cost = math.MaxInt64 // unreadable header: the decoder decides, alone
-	}
-	release, err := s.budget.acquire(ctx, cost)
-	if err != nil {
-		return nil, contextError(ctx.Err())
+	release, e := s.acquireDecode(ctx, data)
+	if e != nil {
+		return nil, e
 	}
 	type result struct {
 		px  []float32

@@ -54,6 +54,19 @@ func newServer(t *testing.T, eng Engine, cfg Config) *Server {
 	return s
 }
 
+// dialRaw is a connection to addr for hand-written HTTP, closed when the
+// test ends, with a deadline so that a silent server fails the test.
+func dialRaw(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	return c
+}
+
 // rawResponse is what a client reading after sending everything sees.
 type rawResponse struct {
 	status  int
@@ -65,12 +78,7 @@ type rawResponse struct {
 // anything, as Python's urllib and requests do, then reads the answer.
 func sendAllThenRead(t *testing.T, addr, head string, body io.Reader) rawResponse {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
+	c := dialRaw(t, addr)
 	if _, err := io.WriteString(c, head); err != nil {
 		return rawResponse{readErr: fmt.Errorf("writing headers: %w", err)}
 	}
@@ -187,12 +195,7 @@ except urllib.error.HTTPError as e:
 func TestExpectContinueTooLarge(t *testing.T) {
 	s := newServer(t, &fakeEngine{}, Config{MaxBodyBytes: 4096})
 	addr, _ := serveReal(t, s)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRaw(t, addr)
 	fmt.Fprintf(c, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", 1<<30)
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -210,12 +213,7 @@ func TestStalledBody(t *testing.T) {
 		t.Run(fmt.Sprint("request timeout ", timeout), func(t *testing.T) {
 			s := newServer(t, &fakeEngine{}, Config{ReadTimeout: 300 * time.Millisecond, Timeout: timeout})
 			addr, _ := serveReal(t, s)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c := dialRaw(t, addr)
 			start := time.Now()
 			io.WriteString(c, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"input\": ")
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -238,29 +236,20 @@ func TestStalledBody(t *testing.T) {
 func TestSlowClients(t *testing.T) {
 	s := newServer(t, &fakeEngine{}, Config{ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 200 * time.Millisecond, MaxHeaderBytes: 4096})
 	addr, _ := serveReal(t, s)
-	dial := func() net.Conn {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		return c
-	}
 	closedWithin := func(c net.Conn, d time.Duration) bool {
 		start := time.Now()
 		io.Copy(io.Discard, c) // until the server closes
 		return time.Since(start) < d
 	}
 	t.Run("slow headers", func(t *testing.T) {
-		c := dial()
+		c := dialRaw(t, addr)
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
 		if !closedWithin(c, 5*time.Second) {
 			t.Error("connection with unfinished headers kept open")
 		}
 	})
 	t.Run("idle keep-alive", func(t *testing.T) {
-		c := dial()
+		c := dialRaw(t, addr)
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReader(c)
 		resp, err := http.ReadResponse(br, nil)
@@ -273,7 +262,7 @@ func TestSlowClients(t *testing.T) {
 		}
 	})
 	t.Run("header too large", func(t *testing.T) {
-		c := dial()
+		c := dialRaw(t, addr)
 		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", 16<<10))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -95,13 +94,9 @@ func (s *Server) thumbnail(ctx context.Context, path string, edge int) ([]byte, 
 		return nil, &APIError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "file_not_found",
 			Message: "The indexed file cannot be read."}
 	}
-	cost, err := s.engine.DecodeCost(data)
-	if err != nil {
-		cost = math.MaxInt64 // unreadable header: the decoder decides, alone
-	}
-	release, err := s.budget.acquire(ctx, cost)
-	if err != nil {
-		return nil, contextError(ctx.Err())
+	release, e := s.acquireDecode(ctx, data)
+	if e != nil {
+		return nil, e
 	}
 	defer release()
 	jpg, err := s.safeThumbnail(data, edge)
