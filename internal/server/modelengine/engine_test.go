@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
 // TestEngineMatchesModel: the adapter adds nothing to the library's answers.
@@ -72,5 +73,29 @@ func TestEngineMatchesModel(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestDecodeCost: the cost is the header's width × height for every kind
+// of test image, and an error for bytes that are not an image.
+func TestDecodeCost(t *testing.T) {
+	eng := tinyEngine(t)
+	for _, im := range testImages(t) {
+		cost, err := eng.DecodeCost(im.data)
+		if err != nil {
+			t.Errorf("%s: %v", im.path, err)
+			continue
+		}
+		rgb, err := imageproc.DecodeRGB(im.data, imageproc.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", im.path, err)
+		}
+		// EXIF rotation swaps the sides, not their product.
+		if want := int64(rgb.W) * int64(rgb.H); cost != want {
+			t.Errorf("%s: cost %d, want %d pixels", im.path, cost, want)
+		}
+	}
+	if _, err := eng.DecodeCost([]byte("not an image")); err == nil {
+		t.Error("DecodeCost accepted bytes that are not an image")
 	}
 }
