@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,7 +41,11 @@ func (j *job[In, Out]) wait() ([]Out, error) {
 // runs batches one after another: ONNX Runtime already spreads one run over
 // every core, so overlapping runs of the same tower would only contend.
 //
-// A batch is dispatched when it holds maxBatch items or when its oldest job
+// With maxWait 0 (the server's default) a job that finds the batcher idle
+// runs at once, alone; jobs that arrive while a batch runs queue up and
+// leave together, up to maxBatch items, as soon as it ends. So batches grow
+// with the load and a lone request never waits for company. With maxWait
+// > 0 a batch also waits until it holds maxBatch items or its oldest job
 // has waited maxWait. Timing from the job's arrival, not from when the
 // batcher got to it, means jobs that queued up during the previous run leave
 // at once instead of paying maxWait again.
@@ -50,7 +55,9 @@ type batcher[In, Out any] struct {
 	maxWait  time.Duration
 	observe  func(items int, took time.Duration) // metrics hook, may be nil
 
-	queue chan *job[In, Out]
+	queue    chan *job[In, Out]
+	maxItems int64        // most items waiting in queue (0: no limit)
+	items    atomic.Int64 // items waiting in queue
 
 	mu     sync.RWMutex // guards closed against enqueues racing stop
 	closed bool
@@ -61,12 +68,14 @@ type batcher[In, Out any] struct {
 	exited chan struct{}
 }
 
-func newBatcher[In, Out any](maxBatch, queue int, maxWait time.Duration,
+// newBatcher starts a batcher whose queue holds at most queue jobs and, when
+// maxItems > 0, at most maxItems items (a job alone may exceed it).
+func newBatcher[In, Out any](maxBatch, queue, maxItems int, maxWait time.Duration,
 	run func(context.Context, []In) ([]Out, error), observe func(int, time.Duration)) *batcher[In, Out] {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &batcher[In, Out]{
 		run: run, maxBatch: max(1, maxBatch), maxWait: maxWait, observe: observe,
-		queue:  make(chan *job[In, Out], max(1, queue)),
+		queue: make(chan *job[In, Out], max(1, queue)), maxItems: int64(max(0, maxItems)),
 		runCtx: ctx, abort: cancel,
 		quit: make(chan struct{}), exited: make(chan struct{}),
 	}
@@ -86,12 +95,24 @@ func (b *batcher[In, Out]) enqueue(ctx context.Context, items []In) (*job[In, Ou
 	if b.closed {
 		return nil, errShuttingDown
 	}
+	n := int64(len(items))
+	if waiting := b.items.Add(n); b.maxItems > 0 && waiting > b.maxItems && waiting > n {
+		b.items.Add(-n)
+		return nil, errQueueFull
+	}
 	select {
 	case b.queue <- j:
 		return j, nil
 	default:
+		b.items.Add(-n)
 		return nil, errQueueFull
 	}
+}
+
+// take is the next queued job, counted out of the waiting items.
+func (b *batcher[In, Out]) take(j *job[In, Out]) *job[In, Out] {
+	b.items.Add(-int64(len(j.items)))
+	return j
 }
 
 // stop refuses new jobs, lets the running batch finish, fails whatever is
@@ -118,6 +139,7 @@ func (b *batcher[In, Out]) loop() {
 		if first == nil {
 			select {
 			case first = <-b.queue:
+				b.take(first)
 			case <-b.quit:
 				b.failQueued()
 				return
@@ -133,6 +155,7 @@ func (b *batcher[In, Out]) loop() {
 				// Past the deadline: take only what is already queued.
 				select {
 				case j = <-b.queue:
+					b.take(j)
 				default:
 					break gather
 				}
@@ -140,6 +163,7 @@ func (b *batcher[In, Out]) loop() {
 				timer.Reset(wait)
 				select {
 				case j = <-b.queue:
+					b.take(j)
 					timer.Stop()
 				case <-timer.C:
 					break gather
@@ -164,7 +188,7 @@ func (b *batcher[In, Out]) failQueued() {
 	for {
 		select {
 		case j := <-b.queue:
-			j.done <- jobResult[Out]{err: errShuttingDown}
+			b.take(j).done <- jobResult[Out]{err: errShuttingDown}
 		default:
 			return
 		}

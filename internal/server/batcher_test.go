@@ -66,20 +66,23 @@ func TestBatcherComposition(t *testing.T) {
 	tests := []struct {
 		name     string
 		maxBatch int
+		maxWait  time.Duration
 		queued   [][]int // jobs queued while the first batch ([0]) runs
 		cancel   []bool  // whose caller gives up before its batch
 		want     string
 	}{
-		{"gathered", 8, [][]int{{1}, {2}, {3}}, nil, "[[0] [1 2 3]]"},
-		{"cut at maxBatch", 2, [][]int{{1}, {2}, {3}}, nil, "[[0] [1 2] [3]]"},
-		{"job that does not fit waits for the next batch", 4, [][]int{seq(1, 3), seq(4, 2), {6}}, nil, "[[0] [1 2 3] [4 5 6]]"},
-		{"oversized job runs alone", 2, [][]int{{1}, seq(2, 5), {7}}, nil, "[[0] [1] [2 3 4 5 6] [7]]"},
-		{"abandoned job is skipped", 8, [][]int{{1}, {2}, {3}}, []bool{false, true, false}, "[[0] [1 3]]"},
+		{"gathered", 8, 20 * time.Millisecond, [][]int{{1}, {2}, {3}}, nil, "[[0] [1 2 3]]"},
+		{"gathered without waiting", 8, 0, [][]int{{1}, {2}, {3}}, nil, "[[0] [1 2 3]]"},
+		{"cut at maxBatch", 2, 20 * time.Millisecond, [][]int{{1}, {2}, {3}}, nil, "[[0] [1 2] [3]]"},
+		{"cut at maxBatch without waiting", 2, 0, [][]int{{1}, {2}, {3}}, nil, "[[0] [1 2] [3]]"},
+		{"job that does not fit waits for the next batch", 4, 20 * time.Millisecond, [][]int{seq(1, 3), seq(4, 2), {6}}, nil, "[[0] [1 2 3] [4 5 6]]"},
+		{"oversized job runs alone", 2, 20 * time.Millisecond, [][]int{{1}, seq(2, 5), {7}}, nil, "[[0] [1] [2 3 4 5 6] [7]]"},
+		{"abandoned job is skipped", 8, 20 * time.Millisecond, [][]int{{1}, {2}, {3}}, []bool{false, true, false}, "[[0] [1 3]]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGatedRun()
-			b := newBatcher(tc.maxBatch, 16, 20*time.Millisecond, g.run, nil)
+			b := newBatcher(tc.maxBatch, 16, 0, tc.maxWait, g.run, nil)
 			defer b.stop()
 			first, err := b.enqueue(context.Background(), []int{0})
 			if err != nil {
@@ -133,7 +136,7 @@ func TestBatcherMaxWait(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(_ context.Context, items []int) ([]int, error) { return items, nil }
-			b := newBatcher(64, 16, tc.maxWait, run, nil)
+			b := newBatcher(64, 16, 0, tc.maxWait, run, nil)
 			defer b.stop()
 			start := time.Now()
 			j, err := b.enqueue(context.Background(), []int{1})
@@ -151,6 +154,96 @@ func TestBatcherMaxWait(t *testing.T) {
 	}
 }
 
+// TestBatcherIdleRunsAtOnce: with no wait configured (the server's
+// default), a job that finds the batcher idle is dispatched by itself,
+// without waiting for company that will never come.
+func TestBatcherIdleRunsAtOnce(t *testing.T) {
+	var cfg Config
+	cfg.defaults()
+	if cfg.MaxWait != 0 {
+		t.Fatalf("default MaxWait = %v, want 0 (no wait)", cfg.MaxWait)
+	}
+	g := newGatedRun()
+	b := newBatcher(cfg.MaxBatch, 16, 0, cfg.MaxWait, g.run, nil)
+	defer b.stop()
+	j, err := b.enqueue(context.Background(), []int{7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone job on an idle batcher was not dispatched")
+	}
+	close(g.release)
+	if out, err := j.wait(); err != nil || fmt.Sprint(out) != "[70]" {
+		t.Fatalf("job: %v %v", out, err)
+	}
+	if got := g.seen(); got != "[[7]]" {
+		t.Errorf("batches = %s, want [[7]]", got)
+	}
+}
+
+// TestBatcherBatchesUnderLoad: without any wait, concurrent jobs still share
+// runs (those arriving during a run leave together), each gets its own
+// results, and no run exceeds maxBatch. Run with -race.
+func TestBatcherBatchesUnderLoad(t *testing.T) {
+	const clients, perClient, maxBatch = 32, 20, 16
+	var mu sync.Mutex
+	var sizes []int
+	run := func(_ context.Context, items []int) ([]int, error) {
+		mu.Lock()
+		sizes = append(sizes, len(items))
+		mu.Unlock()
+		time.Sleep(time.Millisecond) // an encoder run takes a while
+		out := make([]int, len(items))
+		for i, v := range items {
+			out[i] = -v
+		}
+		return out, nil
+	}
+	b := newBatcher(maxBatch, clients, 0, 0, run, nil)
+	defer b.stop()
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range perClient {
+				v := c*1000 + k
+				j, err := b.enqueue(context.Background(), []int{v})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				out, err := j.wait()
+				if err != nil || len(out) != 1 || out[0] != -v {
+					t.Errorf("job %d got %v %v", v, out, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for _, n := range sizes {
+		total += n
+		if n > maxBatch {
+			t.Errorf("a run of %d items, over maxBatch %d", n, maxBatch)
+		}
+	}
+	if total != clients*perClient {
+		t.Errorf("%d items ran, want %d", total, clients*perClient)
+	}
+	mean := float64(total) / float64(len(sizes))
+	t.Logf("%d jobs in %d runs (%.1f per run)", total, len(sizes), mean)
+	if mean < 4 {
+		t.Errorf("%.1f jobs per run under a load of %d concurrent clients: not batching", mean, clients)
+	}
+}
+
 func TestBatcherErrors(t *testing.T) {
 	boom := errors.New("boom")
 	tests := []struct {
@@ -165,7 +258,7 @@ func TestBatcherErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGatedRun()
 			g.err, g.short = tc.err, tc.short
-			b := newBatcher(8, 16, 20*time.Millisecond, g.run, nil)
+			b := newBatcher(8, 16, 0, 20*time.Millisecond, g.run, nil)
 			defer b.stop()
 			first, _ := b.enqueue(context.Background(), []int{0})
 			<-g.started
@@ -185,7 +278,7 @@ func TestBatcherQueueAndStop(t *testing.T) {
 	g := newGatedRun()
 	var observed []int
 	var mu sync.Mutex
-	b := newBatcher(8, 2, 20*time.Millisecond, g.run, func(n int, _ time.Duration) {
+	b := newBatcher(8, 2, 0, 20*time.Millisecond, g.run, func(n int, _ time.Duration) {
 		mu.Lock()
 		observed = append(observed, n)
 		mu.Unlock()

@@ -59,10 +59,18 @@ func (s *Server) classify(r *http.Request, req *classifyRequest) (any, *APIError
 		if strings.TrimSpace(l) == "" {
 			return nil, badRequest("invalid_value", fmt.Sprintf("labels[%d]", i), "labels[%d] is empty", i)
 		}
+		if e := s.checkText(l, fmt.Sprintf("labels[%d]", i)); e != nil {
+			return nil, e
+		}
 	}
 	templates, e := parseTemplates(req.Template)
 	if e != nil {
 		return nil, e
+	}
+	for _, t := range templates {
+		if e := s.checkText(t, "template"); e != nil {
+			return nil, e
+		}
 	}
 	if n := len(req.Labels) * max(1, len(templates)); n > maxLabels {
 		return nil, badRequest("invalid_value", "labels", "%d labels × templates is over the limit of %d prompts", n, maxLabels)
@@ -98,11 +106,7 @@ func (s *Server) classify(r *http.Request, req *classifyRequest) (any, *APIError
 		}
 		lc <- labelsResult{set, err}
 	}()
-	pixels, e := s.loadImages(ctx, refs, params)
-	if e != nil {
-		return nil, e
-	}
-	embs, e := s.encodeImages(ctx, pixels)
+	embs, e := s.embedImages(ctx, refs, params)
 	if e != nil {
 		return nil, e
 	}
@@ -155,8 +159,8 @@ func (s *Server) classifyImages(req *classifyRequest) (refs []imageRef, params [
 	if len(elems) == 0 {
 		return nil, nil, false, badRequest("invalid_value", "images", "'images' must not be empty")
 	}
-	if len(elems) > s.cfg.MaxInputs {
-		return nil, nil, false, badRequest("invalid_value", "images", "'images' has %d items; at most %d are allowed per request", len(elems), s.cfg.MaxInputs)
+	if len(elems) > s.cfg.MaxImages {
+		return nil, nil, false, badRequest("invalid_value", "images", "'images' has %d items; at most %d are allowed per request", len(elems), s.cfg.MaxImages)
 	}
 	for i, el := range elems {
 		param := fmt.Sprintf("images[%d]", i)

@@ -14,7 +14,7 @@ func TestClassify(t *testing.T) {
 	blue := pngDataURL(t, 2, 5, color.RGBA{0, 0, 255, 255})
 	eng := &fakeEngine{}
 	labelsFor := func(img string, labels, templates []string, raw bool, topK int) []LabelScore {
-		px, err := eng.Preprocess(mustDataURL(t, img))
+		px, err := eng.Preprocess(t.Context(), mustDataURL(t, img))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,16 +1,12 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"strings"
 
 	"github.com/fashionclip/fashionclip/internal/vecmath"
 )
@@ -40,52 +36,6 @@ type embeddingsResponse struct {
 	Data   []embeddingObject `json:"data"`
 	Model  string            `json:"model"`
 	Usage  usage             `json:"usage"`
-}
-
-// readJSON reads a size-capped body into v: 413 past the cap, 400 when it
-// is not the JSON expected.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) *APIError {
-	if r.ContentLength > s.cfg.MaxBodyBytes {
-		return tooLargeBody(s.cfg.MaxBodyBytes)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLargeBody(s.cfg.MaxBodyBytes)
-		}
-		if e := r.Context().Err(); e != nil {
-			return contextError(e)
-		}
-		return badRequest("invalid_body", "", "Could not read the request body: %v", err)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return badRequest("invalid_type", te.Field, "'%s' has the wrong type: got JSON %s, want %s", te.Field, te.Value, jsonKind(te.Type.String()))
-		}
-		return badRequest("invalid_json", "", "We could not parse the JSON body of your request: %v", err)
-	}
-	return nil
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case goType == "string":
-		return "a string"
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "*int"), strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "bool":
-		return "a boolean"
-	}
-	return goType
-}
-
-func tooLargeBody(limit int64) *APIError {
-	return &APIError{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "request_too_large",
-		Message: fmt.Sprintf("The request body is larger than the server's limit of %d bytes.", limit)}
 }
 
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
@@ -136,9 +86,15 @@ func (s *Server) embeddings(r *http.Request, req *embeddingsRequest) (*embedding
 			params = append(params, paramFor(isArray(req.Input), i))
 			continue
 		}
+		if e := s.checkText(in.text, paramFor(isArray(req.Input), i)); e != nil {
+			return nil, e
+		}
 		texts = append(texts, in.text)
 		textAt = append(textAt, i)
 		tokens += s.engine.TokenCount(in.text)
+	}
+	if len(refs) > s.cfg.MaxImages {
+		return nil, badRequest("invalid_input", "input", "'input' holds %d images; at most %d are allowed per request", len(refs), s.cfg.MaxImages)
 	}
 
 	// The text job is queued before any image is decoded so the text tower
@@ -153,11 +109,7 @@ func (s *Server) embeddings(r *http.Request, req *embeddingsRequest) (*embedding
 	}
 	embs := make([][]float32, len(inputs))
 	if len(refs) > 0 {
-		pixels, e := s.loadImages(ctx, refs, params)
-		if e != nil {
-			return nil, e
-		}
-		out, e := s.encodeImages(ctx, pixels)
+		out, e := s.embedImages(ctx, refs, params)
 		if e != nil {
 			return nil, e
 		}
@@ -190,25 +142,21 @@ func (s *Server) embeddings(r *http.Request, req *embeddingsRequest) (*embedding
 	return resp, nil
 }
 
-// encodeImages runs pixel tensors through the vision batcher.
-func (s *Server) encodeImages(ctx context.Context, pixels [][]float32) ([][]float32, *APIError) {
-	j, err := s.vision.enqueue(ctx, pixels)
-	if err != nil {
-		return nil, s.batchError(err, "image")
-	}
-	out, err := j.wait()
-	if err != nil {
-		return nil, s.batchError(err, "image")
-	}
-	return out, nil
-}
-
 // modelName echoes the name the client used, else the listed id.
 func (s *Server) modelName(asked string) string {
 	if asked != "" {
 		return asked
 	}
 	return s.cfg.ModelIDs[0]
+}
+
+// checkText refuses a text too long to be worth tokenizing: the encoder
+// keeps CLIP's first 77 tokens only.
+func (s *Server) checkText(text, param string) *APIError {
+	if len(text) > s.cfg.MaxTextBytes {
+		return badRequest("text_too_long", param, "%s is %d bytes long; at most %d are allowed (the model reads only the first 77 tokens)", param, len(text), s.cfg.MaxTextBytes)
+	}
+	return nil
 }
 
 func isArray(raw json.RawMessage) bool {

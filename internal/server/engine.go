@@ -19,8 +19,16 @@ type Engine interface {
 	// pixel tensor (as Preprocess returns them).
 	EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error)
 	// Preprocess decodes an encoded image (JPEG, PNG, ...) into the model's
-	// pixel tensor. Any error means the bytes are not a usable image.
-	Preprocess(data []byte) ([]float32, error)
+	// pixel tensor. Any error means the bytes are not a usable image, unless
+	// ctx has ended: decoding should stop soon after its request is
+	// cancelled, and then returns ctx's error.
+	Preprocess(ctx context.Context, data []byte) ([]float32, error)
+	// DecodeCost is what decoding data will cost, in pixels (width × height
+	// as the header declares them), read from the header alone, so the
+	// server can bound the memory of concurrent decodes before it starts
+	// one. An error means the header could not be read; the server then
+	// lets the decoder give the verdict, counting the image as the largest.
+	DecodeCost(data []byte) (int64, error)
 	// TokenCount is the number of tokens the text encoder sees for text
 	// (start and end tokens included, after truncation).
 	TokenCount(text string) int

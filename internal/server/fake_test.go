@@ -31,13 +31,16 @@ type fakeEngine struct {
 	imageBatchs []int
 	labelCalls  int
 
-	// textGate / imageGate, when set, block the encoder until closed;
-	// entered gets a value each time an encoder call starts.
-	textGate, imageGate chan struct{}
-	entered             chan string
-	failTexts           error
-	panicImages         bool
-	panicLabels         bool
+	decodes int
+
+	// textGate / imageGate / decodeGate, when set, block the encoder or
+	// the decoder until closed (or the call's context ends); entered gets
+	// a value each time such a call starts.
+	textGate, imageGate, decodeGate chan struct{}
+	entered                         chan string
+	failTexts                       error
+	panicImages                     bool
+	panicLabels                     bool
 }
 
 func (f *fakeEngine) wait(ctx context.Context, gate chan struct{}, tower string) error {
@@ -120,7 +123,13 @@ func (f *fakeEngine) EncodeImages(ctx context.Context, pixels [][]float32) ([][]
 
 // Preprocess decodes a PNG with the standard library and describes it with
 // fakeDim numbers, so different images give different embeddings.
-func (f *fakeEngine) Preprocess(data []byte) ([]float32, error) {
+func (f *fakeEngine) Preprocess(ctx context.Context, data []byte) ([]float32, error) {
+	f.mu.Lock()
+	f.decodes++
+	f.mu.Unlock()
+	if err := f.wait(ctx, f.decodeGate, "decode"); err != nil {
+		return nil, err
+	}
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
@@ -128,6 +137,15 @@ func (f *fakeEngine) Preprocess(data []byte) ([]float32, error) {
 	b := img.Bounds()
 	r, g, bl, _ := img.At(b.Min.X, b.Min.Y).RGBA()
 	return []float32{float32(b.Dx()), float32(b.Dy()), float32(r), float32(g), float32(bl), 1, 2, 3}, nil
+}
+
+// DecodeCost reads the PNG header's size.
+func (f *fakeEngine) DecodeCost(data []byte) (int64, error) {
+	c, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return 0, err
+	}
+	return int64(c.Width) * int64(c.Height), nil
 }
 
 func (f *fakeEngine) TokenCount(text string) int { return len(strings.Fields(text)) + 2 }

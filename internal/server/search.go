@@ -119,11 +119,7 @@ func (s *Server) search(r *http.Request, req *searchRequest) (*searchResponse, *
 		if pe != nil {
 			return nil, pe
 		}
-		pixels, le := s.loadImages(ctx, []imageRef{ref}, []string{"image"})
-		if le != nil {
-			return nil, le
-		}
-		embs, ee := s.encodeImages(ctx, pixels)
+		embs, ee := s.embedImages(ctx, []imageRef{ref}, []string{"image"})
 		if ee != nil {
 			return nil, ee
 		}

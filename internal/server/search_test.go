@@ -269,7 +269,7 @@ func TestSearchByImage(t *testing.T) {
 	_, ts := start(t, eng, Config{Indexes: x})
 	img := pngBytes(t, 9, 4, color.RGBA{10, 200, 30, 255})
 	got := searchOK(t, ts.URL, map[string]any{"image": "data:image/png;base64," + b64(img), "k": 5})
-	px, _ := eng.Preprocess(img)
+	px, _ := eng.Preprocess(t.Context(), img)
 	q, _ := query.Vector([]query.Term{{Weight: 1, Image: "x"}}, [][]float32{normalized(px)})
 	ix, _ := index.Open(dir)
 	defer ix.Close()

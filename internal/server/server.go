@@ -6,9 +6,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -27,23 +29,45 @@ type Config struct {
 	// to fetch. Off by default: it turns the server into a fetcher for anyone
 	// who can reach it (server-side request forgery).
 	AllowRemoteImages bool
+	// AllowPrivateImages lets remote fetches reach loopback and private
+	// addresses (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10, ...).
+	// Link-local, multicast and unspecified addresses are always refused.
+	AllowPrivateImages bool
 	// RemoteImageTimeout bounds one remote image download (default 10 s).
 	RemoteImageTimeout time.Duration
 	// MaxImageBytes caps one encoded image, inline or fetched (default 16 MiB).
 	MaxImageBytes int64
 	// MaxBodyBytes caps a request body (default 32 MiB); larger gets 413.
 	MaxBodyBytes int64
-	// MaxInputs caps the inputs or images of one request (default 2048, as OpenAI).
+	// MaxInputs caps the inputs of one request (default 2048, as OpenAI).
 	MaxInputs int
-	// MaxBatch caps the inputs of one encoder run (default 32).
+	// MaxImages caps the images of one request (default 256).
+	MaxImages int
+	// MaxTextBytes caps one text, label or template (default 64 KiB): CLIP
+	// keeps 77 tokens, and tokenizing megabytes to find them costs seconds.
+	MaxTextBytes int
+	// MaxBatch caps the inputs of one encoder run (default 32). A request
+	// with more images is decoded and encoded in chunks of this size.
 	MaxBatch int
-	// MaxWait is how long the first request of a batch may wait for
-	// company (default 5 ms; negative: dispatch at once).
+	// MaxWait is how long a batch may wait for company before it runs
+	// (default 0: a request that finds its encoder idle runs at once, and
+	// requests arriving meanwhile make up the next batch). A positive value
+	// trades up to that much latency for fuller batches.
 	MaxWait time.Duration
-	// Queue is how many requests may wait per tower before 429 (default 256).
+	// Queue is how many requests may wait per tower before 429 (default
+	// 256); the image tower also holds at most this many images waiting.
 	Queue int
 	// Timeout bounds one request from arrival to answer (default 60 s).
 	Timeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers (default 10 s).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 30 s); a body that stalls gets 408.
+	ReadTimeout time.Duration
+	// IdleTimeout is how long a kept-alive connection may sit idle (default 120 s).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps a request's headers (default 64 KiB; 431 beyond).
+	MaxHeaderBytes int
 	// ShutdownTimeout is how long Serve lets in-flight requests finish after
 	// its context ends (default 30 s).
 	ShutdownTimeout time.Duration
@@ -51,6 +75,11 @@ type Config struct {
 	LabelCacheSize int
 	// DecodeWorkers bounds concurrent image decoding (default: the core count).
 	DecodeWorkers int
+	// MaxDecodePixels bounds the pixels being decoded at once, summed over
+	// concurrent decodes as their headers declare them (default 100 M); each
+	// decode counts at least MaxDecodePixels/DecodeWorkers, and an image
+	// larger than the budget decodes alone.
+	MaxDecodePixels int64
 	// Created is the model's "created" time in /v1/models (default: start).
 	Created time.Time
 	// Indexes, when set, are searched by /v1/search and listed by
@@ -60,13 +89,15 @@ type Config struct {
 	Thumbnails Thumbnailer
 	// RemoteClient replaces the remote image client (tests).
 	RemoteClient *http.Client
+	// AccessLog, when set, gets one line per request (see accesslog.go).
+	AccessLog io.Writer
 	// Logf receives notes about internal failures; nil discards them.
 	Logf func(format string, args ...any)
 }
 
 func (c *Config) defaults() {
 	setDur := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
+		if *d <= 0 {
 			*d = v
 		}
 	}
@@ -75,22 +106,29 @@ func (c *Config) defaults() {
 			*n = v
 		}
 	}
+	setInt64 := func(n *int64, v int64) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
 	setDur(&c.RemoteImageTimeout, 10*time.Second)
-	setDur(&c.MaxWait, 5*time.Millisecond)
 	setDur(&c.Timeout, 60*time.Second)
+	setDur(&c.ReadHeaderTimeout, 10*time.Second)
+	setDur(&c.ReadTimeout, 30*time.Second)
+	setDur(&c.IdleTimeout, 120*time.Second)
 	setDur(&c.ShutdownTimeout, 30*time.Second)
 	if c.MaxWait < 0 {
 		c.MaxWait = 0
 	}
-	if c.MaxImageBytes <= 0 {
-		c.MaxImageBytes = 16 << 20
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 32 << 20
-	}
+	setInt64(&c.MaxImageBytes, 16<<20)
+	setInt64(&c.MaxBodyBytes, 32<<20)
+	setInt64(&c.MaxDecodePixels, 100_000_000)
 	setInt(&c.MaxInputs, 2048)
+	setInt(&c.MaxImages, 256)
+	setInt(&c.MaxTextBytes, 64<<10)
 	setInt(&c.MaxBatch, 32)
 	setInt(&c.Queue, 256)
+	setInt(&c.MaxHeaderBytes, 64<<10)
 	setInt(&c.DecodeWorkers, runtime.NumCPU())
 	if c.LabelCacheSize == 0 {
 		c.LabelCacheSize = 64
@@ -108,60 +146,130 @@ const DefaultModelID = "fashion-clip"
 
 // Server answers the HTTP API for one Engine.
 type Server struct {
-	engine Engine
-	cfg    Config
-	ids    map[string]bool
-	keySum [sha256.Size]byte
+	cfg Config
 
+	// Set once by Ready; read only after ready is seen true.
+	engine Engine
+	ids    map[string]bool
 	text   *batcher[string, []float32]
 	vision *batcher[[]float32, []float32]
 
-	decodeSem chan struct{}
-	fetch     *fetcher
-	labels    *labelCache
-	metrics   *metrics
-	handler   http.Handler
+	keySum  [sha256.Size]byte
+	budget  *decodeBudget
+	fetch   *fetcher
+	labels  *labelCache
+	metrics *metrics
+	access  *accessLog
+	handler http.Handler
 
-	draining  atomic.Bool
-	closeOnce sync.Once
+	readyMu  sync.Mutex // serialises Ready, Fail and Close
+	ready    atomic.Bool
+	draining atomic.Bool
+	closed   bool
+	failed   chan struct{} // closed by Fail
+	loadErr  error
 }
 
-// New starts the batchers for e. Call Close (or Serve, which closes) when done.
+// New starts a server for e; call Close (or Serve, which closes) when done.
 func New(e Engine, cfg Config) (*Server, error) {
 	if e == nil {
 		return nil, errors.New("server: nil engine")
 	}
-	if err := checkIndexDims(e, cfg.Indexes); err != nil {
+	s := NewLoading(cfg)
+	if err := s.Ready(e, cfg.ModelIDs); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// NewLoading is a server whose engine is still being loaded: it can listen
+// and answer at once, /healthz with 503 "loading" and /v1/ requests with
+// 503 and Retry-After, until Ready hands the engine over (or Fail reports
+// that loading failed).
+func NewLoading(cfg Config) *Server {
 	cfg.defaults()
-	if len(cfg.ModelIDs) == 0 {
-		cfg.ModelIDs = []string{DefaultModelID}
+	s := &Server{cfg: cfg, metrics: newMetrics(), failed: make(chan struct{})}
+	if cfg.APIKey != "" {
+		s.keySum = sha256.Sum256([]byte(cfg.APIKey))
 	}
-	s := &Server{engine: e, cfg: cfg, ids: map[string]bool{DefaultModelID: true}, metrics: newMetrics()}
-	for _, id := range cfg.ModelIDs {
+	s.budget = newDecodeBudget(cfg.DecodeWorkers, cfg.MaxDecodePixels)
+	client := cfg.RemoteClient
+	if client == nil {
+		allowPrivate := cfg.AllowPrivateImages
+		client = newRemoteClient(cfg.RemoteImageTimeout, func(ip netip.Addr) error { return checkRemoteAddr(ip, allowPrivate) })
+	}
+	s.fetch = &fetcher{client: client, maxBytes: cfg.MaxImageBytes}
+	s.labels = newLabelCache(cfg.LabelCacheSize)
+	s.access = newAccessLog(cfg.AccessLog)
+	for tower, b := range map[string]func() queueDepther{
+		"text":  func() queueDepther { return s.text },
+		"image": func() queueDepther { return s.vision },
+	} {
+		s.metrics.queueDepth[tower] = func() int {
+			if !s.ready.Load() {
+				return 0
+			}
+			return b().depth()
+		}
+	}
+	s.handler = s.routes()
+	return s
+}
+
+type queueDepther interface{ depth() int }
+
+// Ready hands the loaded engine over and starts the batchers; modelIDs,
+// when not empty, replace Config.ModelIDs. From now on the server answers.
+func (s *Server) Ready(e Engine, modelIDs []string) error {
+	if e == nil {
+		return errors.New("server: nil engine")
+	}
+	if err := checkIndexDims(e, s.cfg.Indexes); err != nil {
+		return err
+	}
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	switch {
+	case s.ready.Load():
+		return errors.New("server: engine already set")
+	case s.closed || s.loadErr != nil:
+		return errors.New("server: closed")
+	}
+	if len(modelIDs) > 0 {
+		s.cfg.ModelIDs = modelIDs
+	}
+	if len(s.cfg.ModelIDs) == 0 {
+		s.cfg.ModelIDs = []string{DefaultModelID}
+	}
+	s.ids = map[string]bool{DefaultModelID: true}
+	for _, id := range s.cfg.ModelIDs {
 		if id != "" {
 			s.ids[id] = true
 		}
 	}
-	if cfg.APIKey != "" {
-		s.keySum = sha256.Sum256([]byte(cfg.APIKey))
-	}
-	s.decodeSem = make(chan struct{}, cfg.DecodeWorkers)
-	client := cfg.RemoteClient
-	if client == nil {
-		client = newRemoteClient(cfg.RemoteImageTimeout)
-	}
-	s.fetch = &fetcher{client: client, maxBytes: cfg.MaxImageBytes}
-	s.labels = newLabelCache(cfg.LabelCacheSize)
-	s.text = newBatcher(cfg.MaxBatch, cfg.Queue, cfg.MaxWait, e.EncodeTexts,
+	s.engine = e
+	cfg := s.cfg
+	s.text = newBatcher(cfg.MaxBatch, cfg.Queue, 0, cfg.MaxWait, e.EncodeTexts,
 		func(n int, d time.Duration) { s.metrics.batch("text", n, d) })
-	s.vision = newBatcher(cfg.MaxBatch, cfg.Queue, cfg.MaxWait, e.EncodeImages,
+	s.vision = newBatcher(cfg.MaxBatch, cfg.Queue, max(cfg.Queue, cfg.MaxBatch), cfg.MaxWait, e.EncodeImages,
 		func(n int, d time.Duration) { s.metrics.batch("image", n, d) })
-	s.metrics.queueDepth["text"] = s.text.depth
-	s.metrics.queueDepth["image"] = s.vision.depth
-	s.handler = s.routes()
-	return s, nil
+	s.ready.Store(true)
+	return nil
+}
+
+// Fail reports that the engine could not be loaded: Serve shuts down and
+// returns err.
+func (s *Server) Fail(err error) {
+	if err == nil {
+		err = errors.New("server: engine failed to load")
+	}
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if s.ready.Load() || s.loadErr != nil {
+		return
+	}
+	s.loadErr = err
+	close(s.failed)
 }
 
 // Handler is the server's HTTP handler (for tests and custom listeners).
@@ -169,49 +277,63 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Close stops the batchers; requests still waiting get 503.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() {
-		s.draining.Store(true)
+	s.draining.Store(true)
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.ready.Load() {
 		s.text.stop()
 		s.vision.stop()
-	})
+	}
 	return nil
 }
 
-// Serve answers on ln until ctx ends, then shuts down gracefully: new
-// requests get 503, requests in flight finish (for up to ShutdownTimeout)
-// and the batchers stop. It returns nil after a clean shutdown.
+// Serve answers on ln until ctx ends (or loading fails), then shuts down
+// gracefully (see shutdown.go): it stops taking connections and answers
+// those already queued, answers new requests with 503, lets requests in
+// flight finish (for up to ShutdownTimeout) and stops the batchers. It
+// returns nil after a clean shutdown, and Fail's error when loading failed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Request contexts derive from base: a hard stop cancels every
+	// request, decodes included.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	conns := newConnTracker()
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       s.cfg.Timeout,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		// Counted from the end of the headers: the body, the work and
+		// then half a minute to deliver the answer to a slow reader.
+		WriteTimeout:   max(s.cfg.ReadTimeout, s.cfg.Timeout) + 30*time.Second,
+		IdleTimeout:    s.cfg.IdleTimeout,
+		MaxHeaderBytes: s.cfg.MaxHeaderBytes,
+		BaseContext:    func(net.Listener) context.Context { return base },
+		ConnState:      conns.track,
 		// net/http's own complaints (bad TLS, handler panics) go to Logf
 		// too: this package never writes to stderr itself.
 		ErrorLog: log.New(logfWriter(s.cfg.Logf), "", 0),
 	}
+	dl := newDrainListener(ln)
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(dl) }()
 	select {
 	case err := <-errc:
 		s.Close()
 		return err
 	case <-ctx.Done():
+	case <-s.failed:
 	}
-	s.draining.Store(true)
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		// Out of patience: cancel the running batches too, so Close does
-		// not wait on them (an encoder run stops at its next check).
-		s.text.abort()
-		s.vision.abort()
-		hs.Close()
-		err = fmt.Errorf("shutdown: requests still running after %s were cut off", s.cfg.ShutdownTimeout)
-	}
-	<-errc
+	err := s.shutdown(hs, dl, conns, errc, cancelBase)
 	s.Close()
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
 	return err
 }
 
@@ -236,6 +358,10 @@ const (
 
 func (s *Server) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			// Every answer while draining ends its connection.
+			w.Header().Set("Connection", "close")
+		}
 		path := r.URL.Path
 		route := routeOther
 		var h http.HandlerFunc
@@ -259,7 +385,10 @@ func (s *Server) routes() http.Handler {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			s.metrics.inflight.Add(-1)
-			s.metrics.request(route, rec.statusOr(r), time.Since(start))
+			took := time.Since(start)
+			status := rec.statusOr(r)
+			s.metrics.request(route, status, took)
+			s.access.log(r, status, rec.bytes, start, took)
 		}()
 		switch {
 		case h == nil:
@@ -275,13 +404,18 @@ func (s *Server) routes() http.Handler {
 	})
 }
 
-// api wraps /v1/ handlers: refuse while shutting down, check the API key,
-// apply the per-request timeout.
+// api wraps /v1/ handlers: refuse while loading or shutting down, check
+// the API key, apply the per-request timeout.
 func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.draining.Load() {
 			w.Header().Set("Connection", "close")
 			writeError(w, shuttingDown())
+			return
+		}
+		if !s.ready.Load() {
+			writeError(w, &APIError{Status: http.StatusServiceUnavailable, Type: typeServer, Code: "model_loading", RetryAfter: 2,
+				Message: "The model is still loading; retry in a few seconds."})
 			return
 		}
 		if e := s.authorize(r); e != nil {
@@ -388,10 +522,16 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	}{"list", []modelObject{s.modelObject()}})
 }
 
-// handleHealth is for load balancers: 200 while serving, 503 while draining.
+// handleHealth is for load balancers: 200 while serving, 503 while the
+// model loads or the server drains.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting_down"})
+		return
+	}
+	if !s.ready.Load() {
+		w.Header().Set("Retry-After", "2")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "model": s.cfg.ModelIDs[0]})
@@ -402,10 +542,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.metrics.write(w)
 }
 
-// statusRecorder remembers the status for metrics.
+// statusRecorder remembers the status and size for metrics and the log.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -419,7 +560,9 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -115,8 +115,8 @@ func TestEmbeddings(t *testing.T) {
 	red := pngDataURL(t, 4, 3, color.RGBA{255, 0, 0, 255})
 	blue := pngDataURL(t, 2, 5, color.RGBA{0, 0, 255, 255})
 	eng := &fakeEngine{}
-	redPx, _ := eng.Preprocess(mustDataURL(t, red))
-	bluePx, _ := eng.Preprocess(mustDataURL(t, blue))
+	redPx, _ := eng.Preprocess(t.Context(), mustDataURL(t, red))
+	bluePx, _ := eng.Preprocess(t.Context(), mustDataURL(t, blue))
 	redVec, blueVec := normalized(redPx), normalized(bluePx)
 	tests := []struct {
 		name       string
@@ -508,81 +508,6 @@ func TestModels(t *testing.T) {
 				t.Errorf("body = %s\nwant   %s", got, tc.wantBody)
 			}
 		})
-	}
-}
-
-func TestRemoteImages(t *testing.T) {
-	img := pngBytes(t, 3, 3, color.RGBA{0, 255, 0, 255})
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/ok.png":
-			w.Write(img)
-		case "/big.png":
-			w.Write(make([]byte, 4096))
-		case "/hop1", "/hop2", "/hop3", "/hop4":
-			n := int(r.URL.Path[len(r.URL.Path)-1] - '0')
-			next := "/ok.png"
-			if n > 1 {
-				next = fmt.Sprintf("/hop%d", n-1)
-			}
-			http.Redirect(w, r, next, http.StatusFound)
-		case "/slow.png":
-			time.Sleep(300 * time.Millisecond)
-			w.Write(img)
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	defer origin.Close()
-	part := func(path string) string {
-		return `{"input": [{"type": "image_url", "image_url": {"url": "` + origin.URL + path + `"}}]}`
-	}
-	tests := []struct {
-		name       string
-		allow      bool
-		body       string
-		wantStatus int
-		wantCode   string
-	}{
-		{"allowed", true, part("/ok.png"), 200, ""},
-		{"disabled", false, part("/ok.png"), 400, "remote_images_disabled"},
-		{"plain string is text", false, `{"input": "` + origin.URL + `/ok.png"}`, 200, ""},
-		{"upstream 404", true, part("/missing.png"), 400, "image_fetch_failed"},
-		{"three redirects", true, part("/hop3"), 200, ""},
-		{"four redirects", true, part("/hop4"), 400, "image_fetch_failed"},
-		{"over size limit", true, part("/big.png"), 400, "image_too_large"},
-		{"over time limit", true, part("/slow.png"), 400, "image_fetch_failed"},
-		{"classify plain URL", true, `{"image": "` + origin.URL + `/ok.png", "labels": ["a", "b"]}`, 200, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			eng := &fakeEngine{}
-			_, ts := start(t, eng, Config{AllowRemoteImages: tc.allow, MaxImageBytes: 1024, RemoteImageTimeout: 100 * time.Millisecond})
-			path := "/v1/embeddings"
-			if strings.Contains(tc.body, `"labels"`) {
-				path = "/v1/classify"
-			}
-			r := post(t, ts.URL+path, tc.body)
-			if r.status != tc.wantStatus {
-				t.Fatalf("status %d, want %d: %s", r.status, tc.wantStatus, r.body)
-			}
-			if tc.wantStatus != 200 {
-				checkErrorShape(t, r, tc.wantCode)
-			}
-		})
-	}
-}
-
-func TestRemoteClientRefusesLinkLocal(t *testing.T) {
-	c := newRemoteClient(time.Second)
-	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x", "http://0.0.0.0:1/"} {
-		resp, err := c.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			t.Errorf("%s: fetched, want refused", u)
-		} else if !strings.Contains(err.Error(), "not allowed") {
-			t.Errorf("%s: %v, want a refusal", u, err)
-		}
 	}
 }
 

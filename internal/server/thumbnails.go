@@ -78,7 +78,7 @@ func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) {
 }
 
 // thumbnail reads an indexed file within the image size limit and renders
-// it in a decode slot, as request images are.
+// it within the decode budget, as request images are.
 func (s *Server) thumbnail(ctx context.Context, path string, edge int) ([]byte, *APIError) {
 	data, err := readIndexedFile(path, s.cfg.MaxImageBytes)
 	var tooBig *fileTooLargeError
@@ -94,12 +94,11 @@ func (s *Server) thumbnail(ctx context.Context, path string, edge int) ([]byte, 
 		return nil, &APIError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "file_not_found",
 			Message: "The indexed file cannot be read."}
 	}
-	select {
-	case s.decodeSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, contextError(ctx.Err())
+	release, e := s.acquireDecode(ctx, data)
+	if e != nil {
+		return nil, e
 	}
-	defer func() { <-s.decodeSem }()
+	defer release()
 	jpg, err := s.safeThumbnail(data, edge)
 	if err != nil {
 		return nil, &APIError{Status: http.StatusUnprocessableEntity, Type: typeInvalidRequest, Code: "invalid_image",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -91,8 +92,77 @@ func benchServe(b *testing.B, maxBatch int, maxWait time.Duration) {
 	b.ReportMetric(float64(b.N)/batches, "images/batch")
 }
 
-// BenchmarkServeMicroBatch: concurrent requests share encoder runs.
-func BenchmarkServeMicroBatch(b *testing.B) { benchServe(b, 32, 5*time.Millisecond) }
+// BenchmarkServeMicroBatch: concurrent requests share encoder runs, with
+// the default (no waiting: requests that arrive during a run make up the
+// next one) and with the old 5 ms wait for company.
+func BenchmarkServeMicroBatch(b *testing.B) { benchServe(b, 32, 0) }
+
+func BenchmarkServeMicroBatchWait5ms(b *testing.B) { benchServe(b, 32, 5*time.Millisecond) }
 
 // BenchmarkServeBatchOfOne: every image is its own encoder run.
 func BenchmarkServeBatchOfOne(b *testing.B) { benchServe(b, 1, -1) }
+
+// BenchmarkServeLoneText measures one text request at a time through the
+// server against the engine's own latency for the same text, alternated
+// (engine, serve, serve, engine, ...) so that both see the same machine.
+// It reports both medians and their ratio (issue 12's goal: ≤ 1.15).
+func BenchmarkServeLoneText(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+	}{{"max-wait=0", 0}, {"max-wait=5ms", 5 * time.Millisecond}} {
+		b.Run(tc.name, func(b *testing.B) {
+			eng := benchEngine(b)
+			url, _ := serve(b, eng, server.Config{MaxWait: tc.wait})
+			const text = "a red floral summer dress with thin straps"
+			body, _ := json.Marshal(map[string]any{"input": text, "encoding_format": "base64"})
+			ctx := context.Background()
+			viaEngine := func() time.Duration {
+				start := time.Now()
+				if _, err := eng.EncodeTexts(ctx, []string{text}); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start)
+			}
+			viaServe := func() time.Duration {
+				start := time.Now()
+				resp, err := client.Post(url+"/v1/embeddings", "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+				return time.Since(start)
+			}
+			for range 5 { // warm both paths (connection, sessions, caches)
+				viaEngine()
+				viaServe()
+			}
+			var engineTimes, serveTimes []time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				if i%2 == 0 {
+					engineTimes = append(engineTimes, viaEngine())
+					serveTimes = append(serveTimes, viaServe())
+				} else {
+					serveTimes = append(serveTimes, viaServe())
+					engineTimes = append(engineTimes, viaEngine())
+				}
+			}
+			b.StopTimer()
+			me, ms := median(engineTimes), median(serveTimes)
+			b.ReportMetric(float64(me.Microseconds())/1000, "engine-ms")
+			b.ReportMetric(float64(ms.Microseconds())/1000, "serve-ms")
+			b.ReportMetric(float64(ms)/float64(me), "serve/engine")
+		})
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}

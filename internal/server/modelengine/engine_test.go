@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
 // TestEngineMatchesModel: the adapter adds nothing to the library's answers.
@@ -28,7 +29,7 @@ func TestEngineMatchesModel(t *testing.T) {
 		}
 	}
 	img := testImages(t)[0]
-	px, err := eng.Preprocess(img.data)
+	px, err := eng.Preprocess(ctx, img.data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestEngineMatchesModel(t *testing.T) {
 	if d := maxDiff(got[0], want[0].Embedding); d > 1e-6 {
 		t.Errorf("image embedding differs from the library's by %g", d)
 	}
-	if _, err := eng.Preprocess([]byte("not an image")); err == nil {
+	if _, err := eng.Preprocess(ctx, []byte("not an image")); err == nil {
 		t.Error("Preprocess accepted bytes that are not an image")
 	}
 
@@ -72,5 +73,29 @@ func TestEngineMatchesModel(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestDecodeCost: the cost is the header's width × height for every kind
+// of test image, and an error for bytes that are not an image.
+func TestDecodeCost(t *testing.T) {
+	eng := tinyEngine(t)
+	for _, im := range testImages(t) {
+		cost, err := eng.DecodeCost(im.data)
+		if err != nil {
+			t.Errorf("%s: %v", im.path, err)
+			continue
+		}
+		rgb, err := imageproc.DecodeRGB(im.data, imageproc.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", im.path, err)
+		}
+		// EXIF rotation swaps the sides, not their product.
+		if want := int64(rgb.W) * int64(rgb.H); cost != want {
+			t.Errorf("%s: cost %d, want %d pixels", im.path, cost, want)
+		}
+	}
+	if _, err := eng.DecodeCost([]byte("not an image")); err == nil {
+		t.Error("DecodeCost accepted bytes that are not an image")
 	}
 }

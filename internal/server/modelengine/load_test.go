@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,32 +92,12 @@ func TestLoad(t *testing.T) {
 	reqs := loadRequests(t, eng)
 	url, _ := serve(t, eng, server.Config{MaxBatch: 32, MaxWait: 5 * time.Millisecond, Queue: 256, Timeout: time.Minute})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	stats := &loadStats{statuses: map[int]int{}}
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= total || ctx.Err() != nil {
-					return
-				}
-				r := reqs[i%len(reqs)]
-				status, failure := sendLoad(ctx, url, r)
-				stats.add(status, failure)
-			}
-		}()
-	}
-	wg.Wait()
+	runClients(t, clients, total, 3*time.Minute, func(ctx context.Context, i int) {
+		stats.add(sendLoad(ctx, url, reqs[i%len(reqs)]))
+	})
 	took := time.Since(start)
-	if ctx.Err() != nil {
-		t.Fatalf("load test ran out of time after %v", took)
-	}
 	answered := 0
 	for st, n := range stats.statuses {
 		answered += n

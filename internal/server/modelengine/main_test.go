@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,6 +130,19 @@ func testImages(t testing.TB) []testImage {
 // returns its base URL.
 func serve(t testing.TB, eng server.Engine, cfg server.Config) (string, *server.Server) {
 	t.Helper()
+	url, s, stop := serveUntil(t, eng, cfg)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return url, s
+}
+
+// serveUntil runs a real server for eng on 127.0.0.1:0 until stop, which
+// returns Serve's result (stop is idempotent; the test's end calls it too).
+func serveUntil(t testing.TB, eng server.Engine, cfg server.Config) (url string, s *server.Server, stop func() error) {
+	t.Helper()
 	s, err := server.New(eng, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -139,18 +154,48 @@ func serve(t testing.TB, eng server.Engine, cfg server.Config) (string, *server.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
+	var once sync.Once
+	var result error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case result = <-done:
+			case <-time.After(30 * time.Second):
+				result = errors.New("server did not shut down")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("server did not shut down")
-		}
-	})
-	return "http://" + ln.Addr().String(), s
+		})
+		return result
+	}
+	t.Cleanup(func() { stop() })
+	return "http://" + ln.Addr().String(), s, stop
+}
+
+// runClients calls do(ctx, i) for i in [0, n) from clients goroutines,
+// within limit; it fails the test when the limit is reached first.
+func runClients(t testing.TB, clients, n int, limit time.Duration, do func(ctx context.Context, i int)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				do(ctx, i)
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("%d requests from %d clients ran out of time (%v)", n, clients, limit)
+	}
 }
 
 // client is an HTTP client for loopback tests with a hard per-request cap.

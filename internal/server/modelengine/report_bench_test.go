@@ -34,7 +34,7 @@ func BenchmarkClassifyReportShare(b *testing.B) {
 	var jb bytes.Buffer
 	jpeg.Encode(&jb, photo, &jpeg.Options{Quality: 90})
 	jpg := jb.Bytes()
-	px, err := eng.Preprocess(jpg)
+	px, err := eng.Preprocess(context.Background(), jpg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package modelengine
+
+const raceEnabled = false
