@@ -32,8 +32,21 @@ func TestServeFlags(t *testing.T) {
 	}{
 		{name: "defaults", check: func(o *ServeOptions) bool {
 			return o.Addr == "127.0.0.1:8080" && o.APIKey == "" && !o.AllowRemoteImages && o.MaxBatch == 32 &&
-				o.MaxWait == 5*time.Millisecond && o.Queue == 256 && o.Timeout == time.Minute
-		}, describe: "the documented defaults"},
+				o.MaxWait == 0 && o.Queue == 256 && o.Timeout == time.Minute && o.ReadHeaderTimeout == 10*time.Second &&
+				o.ReadTimeout == 30*time.Second && o.IdleTimeout == 2*time.Minute && o.MaxImages == 256 &&
+				o.DecodePixels == 100_000_000 && !o.AllowPrivateImages && o.AccessLog == "" && len(o.Indexes) == 0
+		}, describe: "the documented defaults (docs/serve.md)"},
+		{name: "limits", args: []string{"--allow-remote-images", "--allow-private-images", "--read-timeout", "5s", "--idle-timeout", "1s",
+			"--read-header-timeout", "2s", "--max-images", "3", "--decode-pixels", "1000", "--index", "a", "--index", "b=c"},
+			check: func(o *ServeOptions) bool {
+				c := o.config(nil)
+				return c.AllowPrivateImages && c.ReadTimeout == 5*time.Second && c.IdleTimeout == time.Second &&
+					c.ReadHeaderTimeout == 2*time.Second && c.MaxImages == 3 && c.MaxDecodePixels == 1000 &&
+					c.Thumbnails != nil && strings.Join(o.Indexes, " ") == "a b=c"
+			}, describe: "the limits passed to the server"},
+		{name: "private without remote", args: []string{"--allow-private-images"}, wantErr: "--allow-remote-images"},
+		{name: "zero read timeout", args: []string{"--read-timeout", "0s"}, wantErr: "--read-timeout"},
+		{name: "zero images", args: []string{"--max-images", "0"}, wantErr: "--max-images"},
 		{name: "key from env", env: map[string]string{EnvAPIKey: "from-env"},
 			check: func(o *ServeOptions) bool { return o.APIKey == "from-env" }, describe: "the key from $FASHIONCLIP_API_KEY"},
 		{name: "flag beats env", args: []string{"--api-key", "from-flag"}, env: map[string]string{EnvAPIKey: "from-env"},
@@ -163,6 +176,24 @@ func TestServeInProcess(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("serve did not start listening")
 	}
+	// It listens before the model loads: 503 "loading" until then.
+	sawLoading := false
+	for deadline := time.Now().Add(time.Minute); ; {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if resp.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("/healthz while loading: %d", resp.StatusCode)
+		}
+		sawLoading = true
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("saw 503 while loading: %v", sawLoading)
 
 	tests := []struct {
 		method, path, key string
@@ -258,7 +289,7 @@ func TestServeBinarySIGTERM(t *testing.T) {
 		}
 		close(lines)
 	}()
-	addrRe := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`)
+	addrRe := regexp.MustCompile(`serving .* on http://(127\.0\.0\.1:\d+)`) // once loaded
 	var addr string
 	var seen []string
 	timeout := time.After(time.Minute)
@@ -303,5 +334,65 @@ func TestServeBinarySIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(seen, "\n"), "shut down cleanly") {
 		t.Errorf("stderr lacks the shutdown note:\n%s", strings.Join(seen, "\n"))
+	}
+}
+
+// TestServeIndex: `serve --index` answers /v1/search with the CLI's top hit,
+// and refuses an index of another model once the model is loaded.
+func TestServeIndex(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", "a", "--text", "red dress"); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	cli := runCLI(t, false, "", nil, "search", "-m", model, "a", "red dress", "-k", "2", "--paths") // the text comes first and is left out
+	if cli.code != 0 {
+		t.Fatalf("search: %s", cli.stderr)
+	}
+	ios, _, _, _ := iostreams.Test()
+	f := NewFactory(ios, testGetenv(t, map[string]string{EnvModel: model}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	cmd := NewCmdServe(f, func(o *ServeOptions) error {
+		o.onListen = func(a net.Addr) { addrs <- a }
+		return serveRun(ctx, o)
+	})
+	cmd.SetArgs([]string{"--addr", "127.0.0.1:0", "--index", "a"})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var base string
+	select {
+	case a := <-addrs:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("serve ended early: %v", err)
+	}
+	var body []byte
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Post(base+"/v1/search", "application/json", strings.NewReader(`{"query": "red dress", "k": 1, "kind": "images"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if resp.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("/v1/search: %d %s", resp.StatusCode, body)
+		}
+	}
+	if want := strings.TrimSpace(cli.stdout); !strings.Contains(string(body), `"path":"`+want+`"`) {
+		t.Errorf("/v1/search top hit %s; the CLI's: %s", body, want)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+
+	r := runCLI(t, false, "", map[string]string{EnvModel: model}, "serve", "--addr", "127.0.0.1:0", "--index", "imgs")
+	if r.code != ExitFatal || !strings.Contains(r.stderr, "imgs") {
+		t.Errorf("--index of a folder without indexes: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -186,6 +186,26 @@ func OpenIndexes(specs []IndexSpec, o IndexOptions) (*Indexes, error) {
 	return x, nil
 }
 
+// UseModel makes m the served model once it is known (a server that
+// listens while its model loads opens its indexes first): every index made
+// by another model is refused with an *index.MismatchError, now and at each
+// reload. Call it before the server answers searches (before Ready).
+func (x *Indexes) UseModel(m index.ModelInfo) error {
+	x.opts.Model = m
+	for _, si := range x.list {
+		si.mu.Lock()
+		var have index.ModelInfo
+		if si.cur != nil {
+			have = si.cur.ix.Manifest().Model
+		}
+		si.mu.Unlock()
+		if m.Graph != "" && have.Graph != "" && !have.Same(m) {
+			return &index.MismatchError{Index: si.dir, IndexHas: have, Requested: m}
+		}
+	}
+	return nil
+}
+
 // open reads the index's current generation.
 func (si *servedIndex) open() (*snapshot, error) {
 	stamp, err := stampOf(filepath.Join(si.dir, "manifest.json"))
