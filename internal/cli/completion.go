@@ -2,7 +2,6 @@ package cli
 
 import (
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,23 +17,19 @@ import (
 type cachedModelID struct {
 	Repo string
 	Refs []string // revisions with a refs/ file (main, tags, ...)
-	Size int64
 }
 
-// cachedModelIDs lists the models in the Hugging Face cache, sorted by repo id.
+// cachedModelIDs lists the models in the Hugging Face cache, sorted by repo
+// id: names only, so completion stays fast on a large cache.
 func cachedModelIDs(f *Factory) []cachedModelID {
-	repos, err := hub.List(f.Hub().CacheDir)
+	cache := f.Hub().CacheDir
+	ids, err := hub.CachedRepoIDs(cache)
 	if err != nil {
 		return nil
 	}
-	out := make([]cachedModelID, 0, len(repos))
-	for _, r := range repos {
-		m := cachedModelID{Repo: r.Repo, Size: r.Size}
-		for rev := range r.Refs {
-			m.Refs = append(m.Refs, rev)
-		}
-		sort.Strings(m.Refs)
-		out = append(out, m)
+	out := make([]cachedModelID, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, cachedModelID{Repo: id, Refs: hub.CachedRevisions(cache, id)})
 	}
 	return out
 }
@@ -104,7 +99,7 @@ func completeModel(f *Factory, toComplete string) ([]cobra.Completion, cobra.She
 			continue
 		}
 		if strings.HasPrefix(m.Repo, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(m.Repo, "cached, "+hub.FormatBytes(m.Size)))
+			out = append(out, cobra.CompletionWithDesc(m.Repo, "cached"))
 		}
 	}
 	if len(out) == 0 {

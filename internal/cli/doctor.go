@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"runtime"
 	"strings"
 	"time"
@@ -93,7 +92,6 @@ func newChecker(f *Factory) *doctor.Checker {
 		JPEGVersion: imageproc.LibjpegTurboVersion(),
 		CacheDir:    cacheDir,
 		Hub:         cfg,
-		HTTP:        http.DefaultClient,
 		HubTimeout:  3 * time.Second,
 		Model:       f.ModelRef(),
 		LocalLayout: func(dir string) (string, error) {

@@ -8,9 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+
 	"io/fs"
-	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,10 +64,8 @@ type Checker struct {
 	// JPEGVersion is libjpeg-turbo's compiled-in version ("" unknown).
 	JPEGVersion string
 	// CacheDir is fashionclip's own cache; Hub the Hub client settings.
-	CacheDir string
-	Hub      hub.Config
-	// HTTP reaches the Hub within HubTimeout.
-	HTTP       *http.Client
+	CacheDir   string
+	Hub        hub.Config
 	HubTimeout time.Duration
 	// Model is the model reference to check, Variant its --variant.
 	Model, Variant string
@@ -299,8 +297,7 @@ func (c *Checker) checkModel(hubOK bool) (ch Check, local bool) {
 		return ch, true
 	}
 	ch.Info["cached"] = false
-	// The cache's message may end with its own advice; the fix below replaces it.
-	why, _, _ := strings.Cut(err.Error(), "; ")
+	why := err.Error()
 	pull := "`" + c.PullHint + "`"
 	if hubOK {
 		ch.Status, ch.Detail = Warn, why+"; it is downloaded on first use"
@@ -324,13 +321,11 @@ func (c *Checker) checkHub(ctx context.Context) Check {
 	ctx, cancel := context.WithTimeout(ctx, c.HubTimeout)
 	defer cancel()
 	fix := "check the network and proxy settings (HTTPS_PROXY), set HF_ENDPOINT to a reachable mirror, or use a local model with --model DIR"
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.Hub.Endpoint, nil)
-	if err != nil {
-		ch.Status, ch.Detail, ch.Fix = Fail, fmt.Sprintf("HF_ENDPOINT %q: %v", c.Hub.Endpoint, err), "set HF_ENDPOINT to a URL such as "+hub.DefaultEndpoint
+	if u, err := url.Parse(c.Hub.Endpoint); err != nil || u.Host == "" {
+		ch.Status, ch.Detail, ch.Fix = Fail, fmt.Sprintf("HF_ENDPOINT %q is not a URL", c.Hub.Endpoint), "set HF_ENDPOINT to a URL such as "+hub.DefaultEndpoint
 		return ch
 	}
-	start := time.Now()
-	resp, err := c.HTTP.Do(req)
+	status, rtt, err := hub.NewClient(c.Hub).Ping(ctx)
 	if err != nil {
 		ch.Status, ch.Fix = Fail, fix
 		ch.Detail = fmt.Sprintf("%s cannot be reached: %v", c.Hub.Endpoint, errors.Unwrap(err))
@@ -339,9 +334,8 @@ func (c *Checker) checkHub(ctx context.Context) Check {
 		}
 		return ch
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	ms := time.Since(start).Milliseconds()
+	ms := rtt.Milliseconds()
+	resp := struct{ StatusCode int }{status}
 	ch.Info["status"], ch.Info["ms"] = resp.StatusCode, ms
 	if resp.StatusCode >= 500 {
 		ch.Status, ch.Fix = Fail, "retry later, or set HF_ENDPOINT to another mirror"

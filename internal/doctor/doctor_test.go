@@ -46,7 +46,6 @@ func checker(t *testing.T) *Checker {
 		JPEGVersion: "2.1.5",
 		CacheDir:    t.TempDir(),
 		Hub:         hub.Config{CacheDir: t.TempDir(), Endpoint: "http://127.0.0.1:1", Offline: true},
-		HTTP:        http.DefaultClient,
 		HubTimeout:  time.Second,
 		LocalLayout: func(dir string) (string, error) {
 			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
@@ -58,7 +57,7 @@ func checker(t *testing.T) *Checker {
 			if ref == "acme/clip" {
 				return "/cache/acme", nil
 			}
-			return "", errors.New(ref + " is not in the Hugging Face cache (/cache); run something")
+			return "", errors.New(ref + " is not in the Hugging Face cache (/cache)") // hub errors carry no advice
 		},
 		IsRepoID: func(s string) bool { return strings.Count(s, "/") == 1 && !strings.HasPrefix(s, "/") },
 		PullHint: "fashionclip model pull X",
