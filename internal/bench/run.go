@@ -48,17 +48,17 @@ func (a Adapter) EncodeItems(ctx context.Context, items iter.Seq[*Item], opts fa
 	return fashionclip.Encode(ctx, a.Model, items, loadItem, opts)
 }
 
-func loadItem(_ context.Context, m *fashionclip.Model, it *Item, dst []float32) ([]float32, error) {
+func loadItem(ctx context.Context, m *fashionclip.Model, it *Item, dst []float32) ([]float32, error) {
 	if it.Image != nil {
 		return m.Preprocessor().Image(it.Image)
 	}
 	t0 := time.Now()
-	data, err := os.ReadFile(it.Path)
+	data, err := m.Preprocessor().ReadFile(ctx, it.Path)
 	it.readNanos = int64(time.Since(t0))
 	if err != nil {
 		return nil, err
 	}
-	return m.Preprocessor().Reuse(dst, data)
+	return m.Preprocessor().ReuseContext(ctx, dst, data)
 }
 
 // RunOptions are what every run shares.

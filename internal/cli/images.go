@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -85,11 +84,13 @@ func loader(thumbs int, maxPixels int64) fashionclip.LoadFunc[*imageItem] {
 		if it.Err != nil {
 			return nil, it.Err
 		}
-		data, err := os.ReadFile(it.Path)
+		data, err := m.Preprocessor().ReadFile(ctx, it.Path)
 		if err != nil {
 			return nil, err
 		}
-		px, err := m.Preprocessor().Reuse(dst, data)
+		px, err := m.Preprocessor().ReuseContext(ctx, dst, data)
+		// The report shows the whole picture, not the model's centre crop,
+		// so the thumbnail is a second, bounded decode.
 		if err == nil && thumbs > 0 {
 			it.Thumb, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: thumbs, MaxPixels: maxPixels})
 		}

@@ -149,6 +149,7 @@ var docSkips = []struct {
 	why string
 }{
 	{regexp.MustCompile(`#\s*needs network`), "marked # needs network"},
+	{regexp.MustCompile(`#\s*needs a running \w+`), "marked # needs a running service"},
 	{regexp.MustCompile(`\bfashionclip\s+(model\s+pull|data\s+pull|runtime\s+install|serve)\b`), "downloads, or runs a server"},
 	{regexp.MustCompile(`\bbench\s+accuracy\b`), "needs a data set fetched by data pull"},
 	{regexp.MustCompile(`\bvit-b-32\b`), "writes the 605 MB synthetic ViT-B/32"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"os"
 	"slices"
 	"time"
 
@@ -103,14 +102,15 @@ func runStream[T any](ctx context.Context, m *Model, items <-chan T, load LoadFu
 	return pipeline.Run(ctx, items, pre, m, pipeline.Options{Workers: opts.Workers, BatchSize: opts.BatchSize, Stats: opts.Stats, OnBatch: opts.OnBatch})
 }
 
-// LoadFile is the LoadFunc of image files: read the file, decode and
-// preprocess it as CLIPImageProcessor does.
+// LoadFile is the LoadFunc of image files: read the file (regular files
+// only, size bounded), decode and preprocess it as CLIPImageProcessor does.
+// A cancelled ctx stops the read and the decode.
 func LoadFile(ctx context.Context, m *Model, path string, dst []float32) ([]float32, error) {
-	data, err := os.ReadFile(path)
+	data, err := m.pre.ReadFile(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	return m.pre.Reuse(dst, data)
+	return m.pre.ReuseContext(ctx, dst, data)
 }
 
 // EncodeFiles streams image files through Encode with LoadFile.

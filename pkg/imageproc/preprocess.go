@@ -95,6 +95,12 @@ func (p *Preprocessor) FileContext(ctx context.Context, path string) ([]float32,
 	return res.Pixels, nil
 }
 
+// ReadFile reads an image file under the preprocessor's MaxFileBytes (see
+// the package's ReadFile), for callers that want the bytes as well.
+func (p *Preprocessor) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	return ReadFile(ctx, path, p.opts.maxFileBytes())
+}
+
 // File is FileContext without cancellation.
 func (p *Preprocessor) File(path string) ([]float32, error) {
 	return p.FileContext(context.Background(), path)

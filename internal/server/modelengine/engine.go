@@ -4,19 +4,12 @@
 package modelengine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	_ "image/gif" // header sizes for DecodeCost
-	_ "image/jpeg"
-	_ "image/png"
 
 	"github.com/fashionclip/fashionclip/internal/server"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
-	_ "golang.org/x/image/bmp"
-	_ "golang.org/x/image/tiff"
-	_ "golang.org/x/image/webp"
+	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
 // Engine serves a *fashionclip.Model. Texts run on the model's text graph
@@ -60,28 +53,21 @@ func (e *Engine) EncodeImages(ctx context.Context, pixels [][]float32) ([][]floa
 }
 
 // Preprocess implements server.Engine with the model's own preprocessing
-// (the same as the CLI's), so served embeddings equal the library's.
-//
-// The decoder cannot be interrupted yet: a cancelled request is only
-// noticed before decoding starts. (Once pkg/imageproc has a decode entry
-// that takes a context, this calls it.)
+// (the same as the CLI's), so served embeddings equal the library's. A
+// cancelled request (timeout, client gone, shutdown) stops its decode.
 func (e *Engine) Preprocess(ctx context.Context, data []byte) ([]float32, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return e.m.Preprocessor().Bytes(data)
+	return e.m.Preprocessor().BytesContext(ctx, data)
 }
 
-// DecodeCost implements server.Engine from the image header, read by the
-// standard library's decoders for every format the preprocessor takes.
-// (To be replaced by pkg/imageproc's own header probe, which reads exactly
-// what its decoder will.)
+// DecodeCost implements server.Engine from the image header, read by
+// imageproc.Probe exactly as its decoder will read it (microseconds, even
+// for a file declaring a huge size).
 func (e *Engine) DecodeCost(data []byte) (int64, error) {
-	c, _, err := image.DecodeConfig(bytes.NewReader(data))
+	info, err := imageproc.Probe(data)
 	if err != nil {
 		return 0, err
 	}
-	return int64(c.Width) * int64(c.Height), nil
+	return info.Pixels(), nil
 }
 
 // TokenCount implements server.Engine: the ids the text encoder sees (New

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/jpeg"
 	"net/http"
@@ -114,5 +115,29 @@ func TestHostileDecodeStress(t *testing.T) {
 		resp.Body.Close()
 		t.Logf("%v: text 200, image %d", time.Since(start).Round(time.Second), resp.StatusCode)
 		time.Sleep(30 * time.Second)
+	}
+}
+
+// TestPreprocessStopsWhenCancelled: a slow legal decode (a 6000×6000
+// progressive JPEG within the scan limit) ends soon after its request's
+// context does, instead of holding a decode slot to the end.
+func TestPreprocessStopsWhenCancelled(t *testing.T) {
+	bomb := progressiveBomb(t, 6000, 6000, 80)
+	eng := tinyEngine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := eng.Preprocess(ctx, bomb)
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("after cancel: %v, want context.Canceled", err)
+		}
+	case <-time.After(20 * time.Second): // a bound on hanging, not a speed target
+		t.Fatal("the decode ignored its cancelled context")
 	}
 }
