@@ -14,7 +14,7 @@ export FASHIONCLIP_ORT_LIB := $(abspath $(ORT_LIB))
 
 DEMO_LABELS ?= sneaker,boot,dress,t-shirt,jeans,bag
 
-.PHONY: all build ort deps test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
+.PHONY: all build ort deps lint deadcode test test-short bench synth vet fmt-check completions clean demo bench-classify completions-check man goreleaser release-check release-snapshot
 
 all: build
 
@@ -42,8 +42,23 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Packages that must build without cgo: the HTTP layer, the Hub client, the
+# index and the pure-Go leaves (a server or a tool may embed them alone).
+NOCGO_PKGS := ./internal/server ./internal/hub/... ./internal/index/... ./internal/vecmath \
+              ./internal/modelfiles ./internal/ortlib ./internal/graphcache ./internal/query ./internal/doctor
+
+# staticcheck and the cgo-free builds; staticcheck is pinned in go.mod's tool block.
+lint:
+	CGO_ENABLED=0 $(GO) build $(NOCGO_PKGS)
+	$(GO) tool staticcheck ./...
+
+# Unused functions (informational: the public library's API is used by others).
+deadcode:
+	$(GO) tool deadcode -test ./...
+
 # The test command named in README.md and run by CI.
-test: ort deps fmt-check vet
+test: ort deps fmt-check vet lint
+	@test -d ../shared/reference || echo "NOTE: ../shared/reference not found: the parity tests against the reference kit are skipped"
 	$(GO) test -race -count=1 ./...
 
 test-short: ort deps

@@ -25,6 +25,8 @@ type Item struct {
 	Path string
 	// Image is an in-memory picture (Fashion-MNIST's 28×28 grey images).
 	Image image.Image
+
+	readNanos int64 // time to read Path, set by a run
 }
 
 // Skip is an example left out while loading (a missing image, a malformed

@@ -2,15 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -18,13 +14,11 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/bench"
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/internal/pipeline"
 	"github.com/fashionclip/fashionclip/internal/source"
+	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
-
-func init() { extraCommands = append(extraCommands, NewCmdBench) }
 
 // NewCmdBench builds `fashionclip bench`, the parent of accuracy and speed.
 func NewCmdBench(f *Factory) *cobra.Command {
@@ -35,7 +29,6 @@ func NewCmdBench(f *Factory) *cobra.Command {
 dataset (Fashion-MNIST, Kaggle Fashion Product Images, DeepFashion, a folder tree or a
 CSV) with scikit-learn's metrics; "bench speed" times the image pipeline stage by stage.
 See docs/benchmark.md for the protocol and the published numbers.`,
-		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return UsageError("bench needs a subcommand: accuracy or speed")
 		},
@@ -61,9 +54,7 @@ type BenchAccuracyOptions struct {
 	Plot         string
 	Predictions  string
 	Format       string
-	BatchSize    int
-	FastDecode   bool
-	MaxPixels    int64
+	In           InputFlags
 	sweepEntries []string
 }
 
@@ -124,14 +115,8 @@ read are skipped, named on stderr and counted in "skipped" (exit status 3).
 	fl.StringVar(&opts.Plot, "plot", "", "draw the row-normalised confusion matrix into this PNG")
 	fl.StringVar(&opts.Predictions, "predictions", "", `write one JSON line per item: {"id", "label", "predicted", "score"}`)
 	fl.StringVarP(&opts.Format, "format", "f", "", "table or json (default: table on a terminal, json otherwise)")
-	fl.IntVar(&opts.BatchSize, "batch-size", 8, "images per ONNX Runtime run")
-	fl.BoolVar(&opts.FastDecode, "fast-decode", false, "decode large JPEGs at reduced scale (faster, not bit-exact)")
-	fl.Int64Var(&opts.MaxPixels, "max-pixels", 89_478_485, "refuse images with more pixels than this")
+	opts.In.bind(cmd, false)
 	return cmd
-}
-
-func (o *BenchAccuracyOptions) inputFlags() InputFlags {
-	return InputFlags{BatchSize: o.BatchSize, FastDecode: o.FastDecode, MaxPixels: o.MaxPixels}
 }
 
 func (o *BenchAccuracyOptions) validate(cmd *cobra.Command) error {
@@ -167,8 +152,7 @@ func (o *BenchAccuracyOptions) validate(cmd *cobra.Command) error {
 	if _, err := output.Resolve(o.Format, false, output.Table, output.JSON); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	in := o.inputFlags()
-	return in.validate()
+	return o.In.validate()
 }
 
 // prepareDataset loads the dataset and applies --labels-map, --min-count
@@ -206,48 +190,6 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// labelSet is one way of embedding the class names: the --template
-// ensemble, or one template of a sweep.
-type labelSet struct {
-	name   string
-	labels *fashionclip.Labels
-	pred   []string // one per evaluated item
-}
-
-// embedLabelSets embeds the candidates once per template of a sweep (plus
-// the ensemble of them all), or once with the --template ensemble.
-func (o *BenchAccuracyOptions) embedLabelSets(ctx context.Context, m *fashionclip.Model, classes []string) ([]*labelSet, error) {
-	if o.SweepFile == "" {
-		l, err := m.EmbedLabels(ctx, classes, o.Templates)
-		if err != nil {
-			return nil, err
-		}
-		return []*labelSet{{name: "ensemble", labels: l}}, nil
-	}
-	var sets []*labelSet
-	for _, t := range o.sweepEntries {
-		l, err := m.EmbedLabels(ctx, classes, []string{t})
-		if err != nil {
-			return nil, err
-		}
-		sets = append(sets, &labelSet{name: t, labels: l})
-	}
-	if len(sets) > 1 {
-		// The ensemble is the mean of the per-template embeddings, exactly
-		// what EmbedLabels computes from the same prompts.
-		ens := &fashionclip.Labels{Names: classes, Templates: o.sweepEntries, Embeddings: make([][]float32, len(classes))}
-		for i := range classes {
-			per := make([][]float32, len(sets))
-			for j, s := range sets {
-				per[j] = s.labels.Embeddings[i]
-			}
-			ens.Embeddings[i] = fashionclip.MeanNormalized(per)
-		}
-		sets = append(sets, &labelSet{name: fmt.Sprintf("ensemble of all %d", len(sets)), labels: ens})
-	}
-	return sets, nil
-}
-
 func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 	start := time.Now()
 	f := o.f
@@ -268,95 +210,51 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 	if err != nil {
 		return err
 	}
-	in := o.inputFlags()
-	m, err := f.LoadModel(ctx, in.modelOptions)
+	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	sets, err := o.embedLabelSets(ctx, m, ds.Classes)
+	for _, s := range ds.Skipped {
+		f.Warnf("%s: skipped: %s", s.ID, s.Reason)
+	}
+	bar, run := benchProgress(f, ds.Kind, len(ds.Items), o.In.BatchSize)
+	run.OnFailure = func(it *bench.Item, err error) {
+		if bar != nil {
+			bar.Clear()
+		}
+		f.Warnf("%s: skipped: %v", it.ID, err)
+	}
+	acc, err := bench.RunAccuracy(ctx, bench.Adapt(m), ds, bench.AccuracyOptions{RunOptions: run, Templates: o.Templates, Sweep: o.sweepEntries})
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return err
 	}
-
-	skipped := len(ds.Skipped)
-	for _, s := range ds.Skipped {
-		if !f.IO.Quiet {
-			fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: skipped: %s\n", s.ID, s.Reason)
-		}
-	}
-	pre := m.Preprocessor()
-	preprocess := func(path string, dst []float32) ([]float32, error) {
-		it := ds.Items[itemIndex(path)]
-		if it.Image != nil {
-			return pre.Image(it.Image)
-		}
-		data, err := os.ReadFile(it.Path)
-		if err != nil {
-			return nil, err
-		}
-		return pre.Reuse(dst, data)
-	}
-	scale := m.LogitScale()
-	var truth []string
-	var preds []bench.Prediction
-	runErr := benchPipeline(ctx, f, ds, preprocess, m, pipeline.Options{Workers: f.ThreadBudget(), BatchSize: in.BatchSize},
-		func(r pipeline.Result) {
-			it := ds.Items[itemIndex(r.Item.Path)]
-			if r.Err != nil {
-				skipped++
-				if !f.IO.Quiet {
-					fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: skipped: %v\n", it.ID, r.Err)
-				}
-				return
-			}
-			truth = append(truth, it.Label)
-			for i, s := range sets {
-				top := s.labels.Score(r.Embedding, scale, fashionclip.ScoreOptions{TopK: 1})[0]
-				s.pred = append(s.pred, top.Label)
-				if i == 0 && o.Predictions != "" {
-					preds = append(preds, bench.Prediction{ID: it.ID, Label: it.Label, Predicted: top.Label, Score: top.Score})
-				}
-			}
-		})
-	if runErr != nil {
-		return runErr
-	}
-	if len(truth) == 0 {
+	skipped := len(ds.Skipped) + acc.Failed
+	if len(acc.Truth) == 0 {
 		return fmt.Errorf("every item failed (%d skipped)", skipped)
 	}
-	revision := modelRevision(f.ModelRefOrDefault(), m.Dir())
-	var mapped bench.LabelsMap
+	meta := bench.ReportMeta{Dataset: o.Dataset, Data: o.Data, Model: f.ModelRef(), Revision: m.Source().Commit,
+		Templates: o.Templates, Skipped: skipped}
 	if len(lm) > 0 {
-		mapped = lm
+		meta.LabelsMap = lm
 	}
 	if o.SweepFile != "" {
-		sr := &bench.SweepReport{Dataset: o.Dataset, Data: o.Data, Model: f.ModelRefOrDefault(), Revision: revision,
-			LabelsMap: mapped, N: len(truth), Skipped: skipped}
-		for _, s := range sets {
-			mt, err := bench.Compute(truth, s.pred)
-			if err != nil {
-				return err
-			}
-			sr.Sweep = append(sr.Sweep, bench.SweepRow{Template: s.name, Accuracy: mt.Accuracy, WeightedF1: mt.WeightedF1, MacroF1: mt.MacroF1})
+		meta.Seconds = time.Since(start).Seconds()
+		sr, err := acc.SweepReport(meta)
+		if err != nil {
+			return err
 		}
-		sr.Seconds = time.Since(start).Seconds()
 		return finishReport(f, format, o.Out, sr, sr.WriteTable, skipped)
 	}
-
-	mt, err := bench.Compute(truth, sets[0].pred)
+	rep, mt, err := acc.Report(meta)
 	if err != nil {
 		return err
 	}
-	templates := o.Templates
-	if len(templates) == 0 {
-		templates = []string{fashionclip.DefaultTemplate}
-	}
-	rep := &bench.Report{Dataset: o.Dataset, Data: o.Data, Model: f.ModelRefOrDefault(), Revision: revision,
-		Templates: templates, LabelsMap: mapped, Skipped: skipped}
-	rep.SetMetrics(mt)
 	if o.Predictions != "" {
-		if err := bench.WritePredictions(o.Predictions, preds); err != nil {
+		if err := bench.WritePredictions(o.Predictions, acc.Predictions); err != nil {
 			return fmt.Errorf("--predictions: %w", err)
 		}
 	}
@@ -368,6 +266,17 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	return finishReport(f, format, o.Out, rep, rep.WriteTable, skipped)
+}
+
+// benchProgress is a run's progress bar on a terminal (nil elsewhere).
+func benchProgress(f *Factory, what string, total, batch int) (*progressbar.ProgressBar, bench.RunOptions) {
+	run := bench.RunOptions{Workers: f.ThreadBudget(), BatchSize: batch}
+	if !f.IO.ShowProgress() {
+		return nil, run
+	}
+	bar := imageProgress(f, what, total)
+	run.Progress = func(int, int) { bar.Add(1) }
+	return bar, run
 }
 
 // finishReport writes --out, prints the report, and applies the exit rules:
@@ -398,72 +307,6 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-// itemIndex recovers the dataset index that benchPipeline puts in an item's
-// Path (the pipeline hands preprocessing a path string only).
-func itemIndex(path string) int {
-	i, _ := strconv.Atoi(path)
-	return i
-}
-
-// benchPipeline streams every item of ds through internal/pipeline, calling
-// sink for each result in dataset order, with a progress bar on a terminal.
-func benchPipeline(ctx context.Context, f *Factory, ds *bench.Dataset, pre pipeline.PreprocessFunc, enc pipeline.Encoder,
-	opts pipeline.Options, sink func(pipeline.Result)) error {
-	items := make(chan source.Item)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(items)
-		for i, it := range ds.Items {
-			select {
-			case items <- source.Item{Path: strconv.Itoa(i), Arg: it.ID, Rel: it.ID}:
-			case <-runCtx.Done():
-				return
-			}
-		}
-	}()
-	results, wait := pipeline.Run(runCtx, items, pre, enc, opts)
-	var bar *progressbar.ProgressBar
-	if f.IO.ShowProgress() {
-		bar = imageProgress(f, ds.Kind, len(ds.Items))
-	}
-	for r := range results {
-		if r.Err != nil && runCtx.Err() != nil {
-			continue // cancelled work is not an item failure
-		}
-		if bar != nil && r.Err != nil {
-			bar.Clear()
-		}
-		sink(r)
-		if bar != nil {
-			bar.Add(1)
-		}
-	}
-	if bar != nil {
-		bar.Finish()
-	}
-	if err := wait(); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return ctx.Err()
-}
-
-// modelRevision names the exact model weights for a report: the Hub
-// snapshot's commit when the model came from the cache, else the revision
-// the reference asked for, else "" (a local folder).
-func modelRevision(ref, dir string) string {
-	dir = filepath.Clean(dir)
-	if filepath.Base(filepath.Dir(dir)) == "snapshots" {
-		return filepath.Base(dir)
-	}
-	if IsRepoID(ref) {
-		if _, rev, ok := strings.Cut(ref, "@"); ok {
-			return rev
-		}
-	}
-	return ""
 }
 
 // BenchSpeedOptions are `bench speed`'s flags.
@@ -518,35 +361,16 @@ to 16 of the images and "preprocess" is the fused time less that.
 	fl.StringVar(&opts.Images, "images", "", "folder of images to time (walked like classify's inputs)")
 	fl.IntVar(&opts.Synthetic, "synthetic", 64, "generate N 1200×1600 JPEGs to time (when --images is not given)")
 	fl.StringVarP(&opts.Format, "format", "f", "", "table or json (default: table on a terminal, json otherwise)")
-	opts.In.bind(cmd)
+	opts.In.bind(cmd, true)
 	return cmd
 }
-
-// timedEncoder records each batch's inference time.
-type timedEncoder struct {
-	enc pipeline.Encoder
-	mu  sync.Mutex
-	ms  []float64
-}
-
-func (t *timedEncoder) EncodeImages(ctx context.Context, px [][]float32) ([][]float32, error) {
-	t0 := time.Now()
-	out, err := t.enc.EncodeImages(ctx, px)
-	d := time.Since(t0)
-	t.mu.Lock()
-	t.ms = append(t.ms, ms(d))
-	t.mu.Unlock()
-	return out, err
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func benchSpeedRun(ctx context.Context, o *BenchSpeedOptions) error {
 	f := o.f
 	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 	// The model first: a missing runtime should not cost the wait for
 	// synthetic images.
-	m, err := f.LoadModel(ctx, o.In.modelOptions)
+	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
 		return err
 	}
@@ -574,95 +398,28 @@ func benchSpeedRun(ctx context.Context, o *BenchSpeedOptions) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		f.Warnf("writing %d synthetic %d×%d JPEGs into %s", o.Synthetic, bench.SyntheticWidth, bench.SyntheticHeight, dir)
-		if paths, err = bench.WriteSyntheticJPEGs(ctx, dir, o.Synthetic, bench.SyntheticWidth, bench.SyntheticHeight); err != nil {
+		f.Warnf("writing %d synthetic %d×%d JPEGs into %s", o.Synthetic, synth.JPEGWidth, synth.JPEGHeight, dir)
+		if paths, err = synth.WriteJPEGs(ctx, dir, o.Synthetic, synth.JPEGWidth, synth.JPEGHeight); err != nil {
 			return err
 		}
-		sourceName = fmt.Sprintf("%d synthetic %d×%d JPEGs", len(paths), bench.SyntheticWidth, bench.SyntheticHeight)
+		sourceName = fmt.Sprintf("%d synthetic %d×%d JPEGs", len(paths), synth.JPEGWidth, synth.JPEGHeight)
 	}
-
-	bs := o.In.BatchSize
-	rep := &bench.SpeedReport{Model: f.ModelRefOrDefault(), Source: sourceName, BatchSize: bs,
-		Threads: f.ThreadBudget(), FastDecode: o.In.FastDecode}
-
-	// Model only, first: its first batch also creates the vision session,
-	// so the end-to-end run below does not pay for that.
-	if rep.ModelOnlyImagesPerSecond, err = modelOnlyThroughput(ctx, m, len(paths), bs); err != nil {
-		return err
-	}
-
-	// Text: the first call creates the text session; the second is timed.
-	if _, err := m.EncodeText(ctx, "warm up"); err != nil {
-		return err
-	}
-	t0 := time.Now()
-	labels, err := m.EmbedLabels(ctx, bench.FMNISTClasses, nil)
-	if err != nil {
-		return err
-	}
-	rep.TextMS, rep.TextCount = ms(time.Since(t0)), len(bench.FMNISTClasses)
-
-	// End to end through the pipeline classify uses.
-	ds := &bench.Dataset{Kind: "images"}
-	for _, p := range paths {
-		ds.Items = append(ds.Items, bench.Item{ID: p, Path: p})
-	}
-	pre := m.Preprocessor()
-	var readNanos atomic.Int64
-	preprocess := func(path string, dst []float32) ([]float32, error) {
-		p := paths[itemIndex(path)]
-		t0 := time.Now()
-		data, err := os.ReadFile(p)
-		readNanos.Add(int64(time.Since(t0)))
-		if err != nil {
-			return nil, err
+	bar, run := benchProgress(f, "images", len(paths), o.In.BatchSize)
+	run.OnFailure = func(it *bench.Item, err error) {
+		if bar != nil {
+			bar.Clear()
 		}
-		return pre.Reuse(dst, data)
+		f.Errorf("%s: %v", it.Path, err)
 	}
-	stats := &pipeline.Stats{}
-	enc := &timedEncoder{enc: m}
-	var scoreNanos time.Duration
-	scale := m.LogitScale()
-	start := time.Now()
-	err = benchPipeline(ctx, f, ds, preprocess, enc, pipeline.Options{Workers: f.ThreadBudget(), BatchSize: bs, Stats: stats},
-		func(r pipeline.Result) {
-			if r.Err != nil {
-				rep.Failed++
-				if !f.IO.Quiet {
-					fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: %v\n", paths[itemIndex(r.Item.Path)], r.Err)
-				}
-				return
-			}
-			t0 := time.Now()
-			labels.Score(r.Embedding, scale, fashionclip.ScoreOptions{TopK: 1})
-			scoreNanos += time.Since(t0)
-		})
+	rep, err := bench.RunSpeed(ctx, bench.Adapt(m), bench.SpeedOptions{RunOptions: run, Paths: paths,
+		Decode: imageproc.Options{MaxPixels: o.In.MaxPixels, FastDecode: o.In.FastDecode}})
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return err
 	}
-	elapsed := time.Since(start)
-	rep.Images = len(paths) - rep.Failed
-	if rep.Images == 0 {
-		return fmt.Errorf("every image failed (%d)", rep.Failed)
-	}
-	rep.Seconds = elapsed.Seconds()
-	rep.ImagesPerSecond = float64(rep.Images) / elapsed.Seconds()
-	if rep.ModelOnlyImagesPerSecond > 0 {
-		rep.VsModelOnly = rep.ImagesPerSecond / rep.ModelOnlyImagesPerSecond
-	}
-	rep.BatchLatencyMS = bench.LatencyOf(enc.ms)
-
-	perImage := func(nanos int64) float64 { return float64(nanos) / 1e6 / float64(len(paths)) }
-	fused := perImage(stats.PreprocessNanos.Load() - readNanos.Load())
-	decode := decodeOnly(paths, imageproc.Options{MaxPixels: o.In.MaxPixels, FastDecode: o.In.FastDecode})
-	rep.Stages = []bench.Stage{
-		{Name: "read", MSPerImage: perImage(readNanos.Load())},
-		{Name: "decode", MSPerImage: min(decode, fused)},
-		{Name: "preprocess", MSPerImage: max(fused-decode, 0)},
-		{Name: "infer", MSPerImage: float64(stats.EncodeNanos.Load()) / 1e6 / float64(rep.Images)},
-		{Name: "score", MSPerImage: ms(scoreNanos) / float64(rep.Images)},
-	}
-	rep.PeakRSSBytes = bench.PeakRSS()
+	rep.Model, rep.Source = f.ModelRef(), sourceName
 	if format == output.JSON {
 		err = bench.WriteJSON(f.IO.Out, rep)
 	} else {
@@ -675,53 +432,4 @@ func benchSpeedRun(ctx context.Context, o *BenchSpeedOptions) error {
 		return &ExitError{Code: ExitPartial, Err: fmt.Errorf("%d of %d images failed", rep.Failed, len(paths))}
 	}
 	return nil
-}
-
-// modelOnlyThroughput times ONNX Runtime alone on ready tensors: as many
-// images as the end-to-end run, in the same batches, after one warm-up batch.
-func modelOnlyThroughput(ctx context.Context, m *fashionclip.Model, images, bs int) (float64, error) {
-	n := m.Preprocessor().PixelCount()
-	tensors := make([][]float32, min(bs, images))
-	for i := range tensors {
-		t := make([]float32, n)
-		for j := range t {
-			// Any values will do; these stay in the normalised range.
-			t[j] = float32((i*7919+j*31)%2001)/1000 - 1
-		}
-		tensors[i] = t
-	}
-	if _, err := m.EncodeImages(ctx, tensors); err != nil {
-		return 0, err
-	}
-	t0 := time.Now()
-	for done := 0; done < images; done += bs {
-		if _, err := m.EncodeImages(ctx, tensors[:min(bs, images-done)]); err != nil {
-			return 0, err
-		}
-	}
-	return float64(images) / time.Since(t0).Seconds(), nil
-}
-
-// decodeOnly is the mean time to decode (only) up to 16 of the images,
-// spread over the set, in milliseconds.
-func decodeOnly(paths []string, opts imageproc.Options) float64 {
-	step := max(len(paths)/16, 1)
-	var total time.Duration
-	count := 0
-	for i := 0; i < len(paths) && count < 16; i += step {
-		data, err := os.ReadFile(paths[i])
-		if err != nil {
-			continue
-		}
-		t0 := time.Now()
-		if _, err := imageproc.DecodeRGB(data, opts); err != nil {
-			continue
-		}
-		total += time.Since(t0)
-		count++
-	}
-	if count == 0 {
-		return 0
-	}
-	return ms(total) / float64(count)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/internal/pipeline"
+	"github.com/fashionclip/fashionclip/internal/source"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
@@ -79,7 +79,7 @@ in a pipe.`,
 	fl.IntVarP(&opts.TopK, "top-k", "k", 3, "labels kept per image and group (0 = all)")
 	fl.Float64Var(&opts.MinScore, "min-score", 0, "keep only labels scoring at least this (a cosine with --raw-scores)")
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
-	opts.In.bind(cmd)
+	opts.In.bind(cmd, true)
 	return cmd
 }
 
@@ -221,43 +221,42 @@ func classifyRun(cmd *cobra.Command, o *ClassifyOptions) error {
 		o.Labels = append(o.Labels, more...)
 	}
 	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY())
-	m, err := f.LoadModel(ctx, o.In.modelOptions)
+	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 
-	// Every label of every group is embedded in one run, once.
-	var plain *fashionclip.Labels
+	copts := fashionclip.ClassifierOptions{Templates: o.Templates,
+		ScoreOptions: fashionclip.ScoreOptions{Raw: o.RawScores, TopK: o.TopK, MinScore: o.MinScore, HasMinScore: o.hasMin}}
+	var plain *fashionclip.Classifier
 	if len(o.Labels) > 0 {
-		if plain, err = m.EmbedLabels(ctx, o.Labels, o.Templates); err != nil {
+		if plain, err = m.NewClassifier(ctx, o.Labels, copts); err != nil {
 			return err
 		}
 	}
-	groups := make([]*fashionclip.Labels, len(o.Groups))
+	groups := make([]*fashionclip.Classifier, len(o.Groups))
 	for i, g := range o.Groups {
-		if groups[i], err = m.EmbedLabels(ctx, g.Labels, o.Templates); err != nil {
+		if groups[i], err = m.NewClassifier(ctx, g.Labels, copts); err != nil {
 			return err
 		}
 	}
-	scoreOpts := fashionclip.ScoreOptions{Raw: o.RawScores, TopK: o.TopK, MinScore: o.MinScore, HasMinScore: o.hasMin}
-	scale := m.LogitScale()
 
 	sink, closeSink := classifySink(f, format, o)
-	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, noShard, func(r pipeline.Result) error {
+	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, func(r fashionclip.Result[source.Item]) error {
 		rec := classifyRecord{Path: r.Item.Path}
 		if r.Err != nil {
 			rec.Err = r.Err.Error()
 			return sink(rec)
 		}
 		if plain != nil {
-			rec.Labels = plain.Score(r.Embedding, scale, scoreOpts)
+			rec.Labels = plain.Classify(r.Embedding)
 			if rec.Labels == nil {
 				rec.Labels = []fashionclip.LabelScore{}
 			}
 		}
 		for i, g := range groups {
-			rec.Groups = append(rec.Groups, scoredGroup{Name: o.Groups[i].Name, Scores: g.Score(r.Embedding, scale, scoreOpts)})
+			rec.Groups = append(rec.Groups, scoredGroup{Name: o.Groups[i].Name, Scores: g.Classify(r.Embedding)})
 		}
 		return sink(rec)
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -202,4 +203,19 @@ func runBinary(t testing.TB, dir, stdin string, env []string, args ...string) cl
 		t.Fatal(err)
 	}
 	return cliResult{out.String(), errOut.String(), code}
+}
+
+// loadTestModel loads a model folder through the library, as commands do.
+func loadTestModel(t testing.TB, dir string) *fashionclip.Model {
+	t.Helper()
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{Library: testutil.ORTLibrary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := rt.Load(context.Background(), dir, fashionclip.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }

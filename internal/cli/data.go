@@ -10,8 +10,6 @@ import (
 	"github.com/fashionclip/fashionclip/internal/bench"
 )
 
-func init() { extraCommands = append(extraCommands, NewCmdData) }
-
 // EnvFMNISTURL overrides where `data pull fmnist` downloads from.
 const EnvFMNISTURL = "FASHIONCLIP_FMNIST_URL"
 
@@ -24,7 +22,6 @@ func NewCmdData(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
 		Short: "Fetch benchmark datasets for bench accuracy",
-		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return UsageError("data needs a subcommand: pull")
 		},
@@ -106,7 +103,7 @@ func dataPullRun(cmd *cobra.Command, o *DataPullOptions) error {
 		fmt.Fprint(f.IO.ErrOut, deepFashionHowTo)
 		return &ExitError{Code: ExitFatal}
 	}
-	if f.Offline {
+	if f.Hub().Offline {
 		return fmt.Errorf("--offline (or HF_HUB_OFFLINE=1) forbids downloading Fashion-MNIST")
 	}
 	bases := bench.FMNISTMirrors

@@ -6,7 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/internal/pipeline"
+	"github.com/fashionclip/fashionclip/internal/source"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // EmbedOptions are embed's flags and arguments.
@@ -24,9 +25,6 @@ type EmbedOptions struct {
 	Shard  string
 	Shards int
 }
-
-// embedToIndex writes embeddings into an on-disk index (set by the index command file).
-var embedToIndex func(cmd *cobra.Command, o *EmbedOptions) error
 
 // NewCmdEmbed builds `fashionclip embed`.
 func NewCmdEmbed(f *Factory, runF func(*EmbedOptions) error) *cobra.Command {
@@ -54,10 +52,7 @@ CLIPModel.get_text_features / get_image_features, normalised.`,
 				return runF(opts)
 			}
 			if opts.Index != "" {
-				if embedToIndex == nil {
-					return UsageError("-o INDEX is not available in this build")
-				}
-				return embedToIndex(cmd, opts)
+				return embedIndexRun(cmd, opts)
 			}
 			return embedRun(cmd, opts)
 		},
@@ -66,7 +61,7 @@ CLIPModel.get_text_features / get_image_features, normalised.`,
 	fl.StringArrayVarP(&opts.Texts, "text", "t", nil, "a text to embed (repeatable)")
 	fl.StringVar(&opts.TextFile, "text-file", "", "file with one text per line")
 	fl.StringVarP(&opts.Index, "output", "o", "", "write an index folder instead of JSON Lines")
-	opts.In.bind(cmd)
+	opts.In.bind(cmd, true)
 	bindEmbedIndexFlags(cmd, opts)
 	return cmd
 }
@@ -101,7 +96,7 @@ func embedRun(cmd *cobra.Command, o *EmbedOptions) error {
 	if err != nil {
 		return err
 	}
-	m, err := f.LoadModel(ctx, o.In.modelOptions)
+	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
 		return err
 	}
@@ -121,7 +116,7 @@ func embedRun(cmd *cobra.Command, o *EmbedOptions) error {
 	if len(o.Inputs) == 0 {
 		return nil
 	}
-	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, noShard, func(r pipeline.Result) error {
+	run, err := forEachImage(ctx, f, m, o.Inputs, o.In, func(r fashionclip.Result[source.Item]) error {
 		rec := imageEmbedding{Path: r.Item.Path, Embedding: r.Embedding}
 		if r.Err != nil {
 			rec.Error = r.Err.Error()

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,24 +11,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
 	"github.com/fashionclip/fashionclip/internal/index"
-	"github.com/fashionclip/fashionclip/internal/pipeline"
 	"github.com/fashionclip/fashionclip/internal/source"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
-
-func init() {
-	embedToIndex = embedIndexRun
-}
 
 // Environment variables that give the shard number of a batch job.
 const (
@@ -147,73 +141,10 @@ func shardFromFlags(f *Factory, spec string, shards int, shardsSet bool) (source
 	return source.Shard{}, nil
 }
 
-// indexModelInfo describes the loaded model for the manifest. The graph
-// identity is a SHA-256 over each graph file's size and 16 evenly spaced
-// 64 KiB blocks: different weights differ everywhere, and a 600 MB graph
-// is not read in full on every run.
-func indexModelInfo(f *Factory, m *fashionclip.Model) (index.ModelInfo, error) {
-	var info index.ModelInfo
-	ref := f.ModelRefOrDefault()
-	if _, err := os.Stat(ref); err == nil {
-		info.Folder, _ = filepath.Abs(ref)
-	} else if IsRepoID(ref) {
-		info.Repo, info.Revision, _ = strings.Cut(ref, "@")
-		// A Hub snapshot folder is named after the commit it holds.
-		if dir := filepath.Clean(m.Dir()); filepath.Base(filepath.Dir(dir)) == "snapshots" && commitPattern.MatchString(filepath.Base(dir)) {
-			info.Revision = filepath.Base(dir)
-		}
-	} else {
-		info.Folder = m.Dir()
-	}
-	l := m.Layout()
-	files := []string{l.Combined}
-	if l.Kind != "combined" {
-		files = []string{l.Text, l.Vision}
-	}
-	id, err := graphIdentity(files)
-	if err != nil {
-		return info, err
-	}
-	info.Graph = id
-	return info, nil
-}
-
-var commitPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
-
-func graphIdentity(files []string) (string, error) {
-	const blocks, block = 16, 64 << 10
-	h := sha256.New()
-	buf := make([]byte, block)
-	for _, p := range files {
-		fh, err := os.Open(p)
-		if err != nil {
-			return "", err
-		}
-		st, err := fh.Stat()
-		if err != nil {
-			fh.Close()
-			return "", err
-		}
-		size := st.Size()
-		fmt.Fprintf(h, "%d\n", size)
-		for i := int64(0); i < blocks; i++ {
-			off := (size - block) * i / (blocks - 1)
-			if size <= block*blocks {
-				off = i * block // small graphs are hashed whole
-			}
-			if off < 0 || off >= size {
-				break
-			}
-			n, err := fh.ReadAt(buf, off)
-			if err != nil && err != io.EOF {
-				fh.Close()
-				return "", err
-			}
-			h.Write(buf[:n])
-		}
-		fh.Close()
-	}
-	return "sha256-sampled:" + hex.EncodeToString(h.Sum(nil)), nil
+// indexModelInfo describes the loaded model for the manifest.
+func indexModelInfo(m *fashionclip.Model) (index.ModelInfo, error) {
+	id, err := m.Identity()
+	return index.ModelInfo{Repo: id.Repo, Revision: id.Revision, Folder: id.Folder, Graph: id.Graph}, err
 }
 
 // preprocessRecord is the preprocessing written to the manifest.
@@ -253,8 +184,7 @@ func planImages(ctx context.Context, f *Factory, o *EmbedOptions, shard source.S
 	p := &embedPlan{state: map[string]fileState{}, seen: map[string]bool{}}
 	var items []source.Item
 	roots := map[string]bool{}
-	err := source.Walk(ctx, o.Inputs, source.Options{MaxDepth: o.In.MaxDepth, Hidden: o.In.Hidden,
-		Stdin: f.IO.In, NullSeparated: o.In.Null, Shard: shard}, func(it source.Item) error {
+	err := source.Walk(ctx, o.Inputs, o.In.sourceOptions(f, shard), func(it source.Item) error {
 		roots[it.Arg] = true
 		items = append(items, it)
 		return nil
@@ -295,9 +225,7 @@ func planImages(ctx context.Context, f *Factory, o *EmbedOptions, shard source.S
 	for i, it := range items {
 		if errs[i] != nil {
 			p.failed++
-			if !f.IO.Quiet {
-				fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: %v\n", it.Path, errs[i])
-			}
+			f.Errorf("%s: %v", it.Path, errs[i])
 			continue
 		}
 		if p.seen[it.Path] {
@@ -383,12 +311,12 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	m, err := f.LoadModel(ctx, o.In.modelOptions)
+	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	info, err := indexModelInfo(f, m)
+	info, err := indexModelInfo(m)
 	if err != nil {
 		return err
 	}
@@ -446,20 +374,15 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	st.unchanged = plan.unchanged
 	var run imageRun
 	if len(plan.todo) > 0 {
-		// The embedding itself is forEachImage over the planned files, fed
-		// to it as a NUL-separated list on a private stdin.
-		var list bytes.Buffer
-		for _, p := range plan.todo {
-			list.WriteString(p)
-			list.WriteByte(0)
+		items := func(yield func(source.Item) bool) {
+			for _, p := range plan.todo {
+				if !yield(source.Item{Path: p, Arg: p, Rel: p}) {
+					return
+				}
+			}
 		}
-		ios := *f.IO
-		ios.In = &list
-		sub := *f
-		sub.IO = &ios
-		in := o.In
-		in.Null = true
-		run, err = forEachImage(ctx, &sub, m, []string{"-"}, in, noShard, func(r pipeline.Result) error {
+		total := func(bar *progressbar.ProgressBar) { bar.ChangeMax(len(plan.todo)) }
+		run, err = encodeItems(ctx, f, m, items, total, func(r fashionclip.Result[source.Item]) error {
 			key := index.PathKey(r.Item.Path)
 			if r.Err != nil {
 				w.Remove(key) // the file changed into something unreadable: its old row is stale

@@ -390,7 +390,7 @@ func TestEmbedIndexShardFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &Factory{Getenv: func(k string) string { return tt.env[k] }}
+			f := NewFactory(nil, func(k string) string { return tt.env[k] })
 			got, err := shardFromFlags(f, tt.spec, tt.shards, tt.shardsSet)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || ExitCode(err) != ExitUsage {

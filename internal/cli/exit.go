@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Exit statuses, the same for every command (documented under EXIT STATUS in
@@ -15,14 +16,35 @@ const (
 	ExitInterrupted = 130 // stopped by Ctrl-C / SIGTERM
 )
 
-// exitStatusHelp is appended to every command's help.
-const exitStatusHelp = `EXIT STATUS
-  0    success: every input was handled
-  1    fatal: no model, no ONNX Runtime, unreadable file, no input found, or every input failed
-  2    usage error: unknown flag, missing or contradictory arguments
-  3    partial: the run finished but some inputs failed (each is named on stderr and in the output)
-  130  interrupted (Ctrl-C)
-`
+// exitStatuses are documented in every command's help and man page.
+var exitStatuses = []struct {
+	code           int
+	short, meaning string
+}{
+	{ExitOK, "success", "success: every input was handled"},
+	{ExitFatal, "fatal", "fatal: no model, no runtime, no input found, or every input failed"},
+	{ExitUsage, "usage error", "usage error: unknown flag or command, missing or contradictory arguments"},
+	{ExitPartial, "some inputs failed (named on stderr)", "partial: the run finished but some inputs failed (each is named on stderr)"},
+	{ExitInterrupted, "interrupted", "interrupted (Ctrl-C, SIGTERM)"},
+}
+
+// exitStatusHelp ends every command's help: the statuses, compactly.
+var exitStatusHelp = func() string {
+	parts := make([]string, len(exitStatuses))
+	for i, e := range exitStatuses {
+		parts[i] = fmt.Sprintf("%d %s", e.code, e.short)
+	}
+	return "EXIT STATUS  " + strings.Join(parts[:3], " · ") + "\n             " + strings.Join(parts[3:], " · ")
+}()
+
+// ExitStatusTable is the statuses as a man page section body.
+func ExitStatusTable() string {
+	var b strings.Builder
+	for _, e := range exitStatuses {
+		fmt.Fprintf(&b, "  %-4d %s\n", e.code, e.meaning)
+	}
+	return b.String()
+}
 
 // ExitError carries an exit status with the error to print.
 type ExitError struct {

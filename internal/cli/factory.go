@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
+	"log/slog"
 	"runtime"
+	"sync"
 
+	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
@@ -18,35 +19,58 @@ const DefaultModel = "patrickjohncyh/fashion-clip"
 // EnvModel names the environment variable holding the default model.
 const EnvModel = "FASHIONCLIP_MODEL"
 
-// Factory carries what commands share: streams, global flags and the way a
-// --model value becomes a loaded model. Tests replace parts of it.
-type Factory struct {
-	IO *iostreams.IOStreams
-	// Getenv reads the environment (tests substitute a map).
-	Getenv func(string) string
-
-	// Global flags.
-	ModelRef string
-	Variant  string
-	Device   string
-	Threads  int
-	ORTLib   string
-	Offline  bool
-
-	// FetchModel turns a Hub repo id into a local folder, pulling it when
-	// needed. Nil means Hub access is unavailable in this build.
-	FetchModel func(ctx context.Context, f *Factory, repo string) (string, error)
+// GlobalFlags are the flags every command takes. Root binds them; commands
+// read them and never write them.
+type GlobalFlags struct {
+	Model   string
+	Variant string
+	Device  string
+	Threads int
+	ORTLib  string
+	Offline bool
+	Quiet   bool
 }
 
-var repoIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[^\s]+)?$`)
+// Factory hands commands what they share: the streams, the environment,
+// the global flags and lazily built dependencies. Tests replace the fields.
+type Factory struct {
+	IO     *iostreams.IOStreams
+	Getenv func(string) string
+	Flags  *GlobalFlags
 
-// IsRepoID reports whether ref looks like owner/name[@revision].
-func IsRepoID(ref string) bool { return repoIDPattern.MatchString(ref) }
+	// Runtime loads ONNX Runtime once, on first call.
+	Runtime func() (*fashionclip.Runtime, error)
+	// Hub is the Hub client configuration: the environment plus --offline.
+	Hub func() hub.Config
+	// Logger prints the library's warnings (always) and notes (unless --quiet) on stderr.
+	Logger func() *slog.Logger
+}
 
-// ModelRefOrDefault is --model, else $FASHIONCLIP_MODEL, else the default repo.
-func (f *Factory) ModelRefOrDefault() string {
-	if f.ModelRef != "" {
-		return f.ModelRef
+// NewFactory wires the real dependencies around the given streams and environment.
+func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
+	f := &Factory{IO: io, Getenv: getenv, Flags: &GlobalFlags{}}
+	var rtOnce sync.Once
+	var rt *fashionclip.Runtime
+	var rtErr error
+	f.Runtime = func() (*fashionclip.Runtime, error) {
+		rtOnce.Do(func() {
+			rt, rtErr = fashionclip.NewRuntime(fashionclip.RuntimeOptions{Library: f.Flags.ORTLib, Getenv: f.Getenv})
+		})
+		return rt, rtErr
+	}
+	f.Hub = func() hub.Config {
+		cfg := hub.ConfigFromEnv(f.Getenv)
+		cfg.Offline = cfg.Offline || f.Flags.Offline
+		return cfg
+	}
+	f.Logger = func() *slog.Logger { return slog.New(&stderrHandler{f: f}) }
+	return f
+}
+
+// ModelRef is --model, else $FASHIONCLIP_MODEL, else the default repo.
+func (f *Factory) ModelRef() string {
+	if f.Flags.Model != "" {
+		return f.Flags.Model
 	}
 	if env := f.Getenv(EnvModel); env != "" {
 		return env
@@ -54,30 +78,22 @@ func (f *Factory) ModelRefOrDefault() string {
 	return DefaultModel
 }
 
-// ResolveModel turns the model reference into a local folder. An existing
-// path always wins over a repo id of the same spelling.
-func (f *Factory) ResolveModel(ctx context.Context) (string, error) {
-	ref := f.ModelRefOrDefault()
-	if _, err := os.Stat(ref); err == nil {
-		return ref, nil
-	}
-	if !IsRepoID(ref) {
-		return "", fmt.Errorf("model %q is neither an existing folder nor a Hub repo id (owner/name[@revision])", ref)
-	}
-	if f.FetchModel == nil {
-		return "", fmt.Errorf("model %q is not a local folder and this build cannot download from the Hub; pass --model DIR", ref)
-	}
-	return f.FetchModel(ctx, f, ref)
-}
-
-// ModelOptions are the library options the global flags ask for.
+// ModelOptions are the library options the global flags ask for; the
+// flags were checked when parsed (see root's PersistentPreRunE).
 func (f *Factory) ModelOptions() fashionclip.Options {
-	return fashionclip.Options{Variant: fashionclip.Variant(f.Variant), Device: f.Device, Threads: f.Threads, ORTLibrary: f.ORTLib}
+	v, _ := fashionclip.ParseVariant(f.Flags.Variant)
+	d, _ := fashionclip.ParseDevice(f.Flags.Device)
+	return fashionclip.Options{Variant: v, Device: d, Threads: f.Flags.Threads, Logger: f.Logger(),
+		Hub: fashionclip.HubOptions{Offline: f.Hub().Offline, Getenv: f.Getenv, Progress: newPullProgress(f, "")}}
 }
 
-// LoadModel resolves and loads the model with extra options applied by the caller.
-func (f *Factory) LoadModel(ctx context.Context, tweak func(*fashionclip.Options)) (*fashionclip.Model, error) {
-	dir, err := f.ResolveModel(ctx)
+// LoadModel loads ref (a folder or a repo id; "" is ModelRef) with the
+// global flags' options, adjusted by tweak.
+func (f *Factory) LoadModel(ctx context.Context, ref string, tweak func(*fashionclip.Options)) (*fashionclip.Model, error) {
+	if ref == "" {
+		ref = f.ModelRef()
+	}
+	rt, err := f.Runtime()
 	if err != nil {
 		return nil, err
 	}
@@ -85,32 +101,54 @@ func (f *Factory) LoadModel(ctx context.Context, tweak func(*fashionclip.Options
 	if tweak != nil {
 		tweak(&opts)
 	}
-	m, err := fashionclip.Load(dir, opts)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range m.Warnings() {
-		f.Warnf("%s", w)
-	}
-	if c, ok := m.Config(); ok && c.Synthetic {
-		// Printed even with --quiet: nobody should mistake these scores for real ones.
-		fmt.Fprintf(f.IO.ErrOut, "fashionclip: WARNING: %s is a SYNTHETIC model with random weights: its scores and labels mean nothing\n", dir)
-	}
-	return m, nil
+	return rt.Load(ctx, ref, opts)
+}
+
+// ResolveModel finds the model's folder without ONNX Runtime (pulling it
+// from the Hub when needed).
+func (f *Factory) ResolveModel(ctx context.Context) (fashionclip.Source, error) {
+	opts := f.ModelOptions()
+	return fashionclip.Resolve(ctx, f.ModelRef(), opts.Variant, opts.Hub, opts.Logger)
 }
 
 // Warnf prints a note on stderr unless --quiet.
 func (f *Factory) Warnf(format string, args ...any) {
-	if f.IO.Quiet {
+	if f.Flags.Quiet {
 		return
 	}
 	fmt.Fprintf(f.IO.ErrOut, "fashionclip: "+format+"\n", args...)
 }
 
+// Errorf prints a line on stderr even with --quiet (failed inputs, security notes).
+func (f *Factory) Errorf(format string, args ...any) {
+	fmt.Fprintf(f.IO.ErrOut, "fashionclip: "+format+"\n", args...)
+}
+
 // ThreadBudget is the total number of threads a run may use.
 func (f *Factory) ThreadBudget() int {
-	if f.Threads > 0 {
-		return f.Threads
+	if f.Flags.Threads > 0 {
+		return f.Flags.Threads
 	}
 	return runtime.NumCPU()
 }
+
+// stderrHandler prints library log records as "fashionclip: message":
+// warnings always, marked (they are about results), notes unless --quiet.
+type stderrHandler struct{ f *Factory }
+
+func (h *stderrHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn || (l >= slog.LevelInfo && !h.f.Flags.Quiet)
+}
+
+func (h *stderrHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.f.Errorf("WARNING: %s", r.Message)
+	} else {
+		h.f.Errorf("%s", r.Message)
+	}
+	return nil
+}
+
+func (h *stderrHandler) WithAttrs(as []slog.Attr) slog.Handler { return h }
+
+func (h *stderrHandler) WithGroup(string) slog.Handler { return h }

@@ -13,10 +13,6 @@ import (
 	"github.com/fashionclip/fashionclip/internal/output"
 )
 
-func init() {
-	extraCommands = append(extraCommands, NewCmdIndex)
-}
-
 // NewCmdIndex builds `fashionclip index` and its subcommands. None of them
 // loads a model.
 func NewCmdIndex(f *Factory) *cobra.Command {

@@ -22,45 +22,6 @@ import (
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
-func init() {
-	extraCommands = append(extraCommands, NewCmdModel)
-	hubFetcher = fetchModelFromHub
-	modelCacheDir = func(f *Factory) string { return hubConfig(f).CacheDir }
-}
-
-// hubConfig is the Hub client configuration: the environment, plus --offline.
-func hubConfig(f *Factory) hub.Config {
-	cfg := hub.ConfigFromEnv(f.Getenv)
-	if f.Offline {
-		cfg.Offline = true
-	}
-	return cfg
-}
-
-// fetchModelFromHub is the Factory's FetchModel: a --model owner/name is
-// pulled on first use and served from the cache afterwards, with no network
-// while the cached snapshot is complete (see hub.Client.Pull).
-func fetchModelFromHub(ctx context.Context, f *Factory, repo string) (string, error) {
-	ref, err := hub.ParseRef(repo)
-	if err != nil {
-		return "", err
-	}
-	c := hub.NewClient(hubConfig(f))
-	bar := newPullProgress(f, ref.String())
-	snap, err := c.Pull(ctx, ref, hub.PullOptions{Variant: f.Variant, Progress: progressFor(bar)})
-	bar.close()
-	if err != nil {
-		return "", err
-	}
-	for _, w := range snap.Warnings {
-		f.Warnf("%s", w)
-	}
-	if len(snap.Fetched) > 0 {
-		f.Warnf("downloaded %s: %d files, %s, into %s", ref, len(snap.Fetched), hub.FormatBytes(snap.Bytes), snap.Dir)
-	}
-	return snap.Dir, nil
-}
-
 // pullProgress draws one bar for all the files of a pull on stderr. It is
 // nil (and every method a no-op) when no bar belongs on stderr.
 type pullProgress struct {
@@ -71,7 +32,9 @@ type pullProgress struct {
 	done  map[string]int64
 }
 
-func newPullProgress(f *Factory, label string) *pullProgress {
+// newPullProgress returns the bar as the library's progress interface (a
+// nil interface, not a nil pointer, when no bar belongs on stderr).
+func newPullProgress(f *Factory, label string) hub.Progress {
 	if !f.IO.ShowProgress() {
 		return nil
 	}
@@ -79,9 +42,6 @@ func newPullProgress(f *Factory, label string) *pullProgress {
 }
 
 func (p *pullProgress) Start(files []hub.FileSize) {
-	if p == nil {
-		return
-	}
 	var total int64
 	for _, fs := range files {
 		if fs.Size < 0 {
@@ -92,16 +52,17 @@ func (p *pullProgress) Start(files []hub.FileSize) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	label := p.label
+	if label == "" {
+		label = "model"
+	}
 	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.f.IO.ErrOut),
-		progressbar.OptionSetDescription(fmt.Sprintf("%s (%d files)", p.label, len(files))),
+		progressbar.OptionSetDescription(fmt.Sprintf("%s (%d files)", label, len(files))),
 		progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
 func (p *pullProgress) Update(path string, done, _ int64) {
-	if p == nil {
-		return
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done[path] = done
@@ -114,26 +75,18 @@ func (p *pullProgress) Update(path string, done, _ int64) {
 	}
 }
 
+// Finish ends the bar once the last file is done.
 func (p *pullProgress) Finish(string, error) {}
 
-func (p *pullProgress) close() {
-	if p == nil {
-		return
+// closeProgress clears a pull's bar, if there is one.
+func closeProgress(p hub.Progress) {
+	if pp, ok := p.(*pullProgress); ok {
+		pp.mu.Lock()
+		defer pp.mu.Unlock()
+		if pp.bar != nil {
+			pp.bar.Finish()
+		}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.bar != nil {
-		p.bar.Finish()
-	}
-}
-
-// progressFor hands the bar to the library, which wants a nil interface,
-// not a nil pointer, when there is none.
-func progressFor(p *pullProgress) hub.Progress {
-	if p == nil {
-		return nil
-	}
-	return p
 }
 
 // NewCmdModel builds `fashionclip model`.
@@ -165,7 +118,7 @@ the network. HF_TOKEN authenticates for gated or private repos; HF_ENDPOINT pick
 // parseRepoArg reads an owner/name[@rev] argument (default: --model or the
 // default model).
 func parseRepoArg(f *Factory, args []string) (hub.Ref, error) {
-	s := f.ModelRefOrDefault()
+	s := f.ModelRef()
 	if len(args) > 0 {
 		s = args[0]
 	}
@@ -177,7 +130,7 @@ func parseRepoArg(f *Factory, args []string) (hub.Ref, error) {
 }
 
 func checkVariant(f *Factory) error {
-	if _, err := hub.VariantSuffix(f.Variant); err != nil {
+	if _, err := hub.VariantSuffix(f.Flags.Variant); err != nil {
 		return UsageError("--variant: %v", err)
 	}
 	return nil
@@ -225,10 +178,10 @@ the default model is pulled.`,
 
 func modelPullRun(ctx context.Context, o *ModelPullOptions) error {
 	f := o.f
-	c := hub.NewClient(hubConfig(f))
+	c := hub.NewClient(f.Hub())
 	bar := newPullProgress(f, o.Ref.String())
-	snap, err := c.Pull(ctx, o.Ref, hub.PullOptions{Variant: f.Variant, Refresh: true, Progress: progressFor(bar)})
-	bar.close()
+	snap, err := c.Pull(ctx, o.Ref, hub.PullOptions{Variant: f.Flags.Variant, Refresh: true, Progress: bar})
+	closeProgress(bar)
 	if err != nil {
 		return err
 	}
@@ -292,7 +245,7 @@ Python are listed too.`,
 
 func modelListRun(o *ModelListOptions) error {
 	f := o.f
-	cache := hubConfig(f).CacheDir
+	cache := f.Hub().CacheDir
 	repos, err := hub.List(cache)
 	if err != nil {
 		return fmt.Errorf("read the Hugging Face cache %s: %w", cache, err)
@@ -394,7 +347,7 @@ A local model folder is accepted too.`,
   fashionclip model info ./my-model --format json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Target = f.ModelRefOrDefault()
+			opts.Target = f.ModelRef()
 			if len(args) > 0 {
 				opts.Target = args[0]
 			}
@@ -423,7 +376,7 @@ A local model folder is accepted too.`,
 
 func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
 	f := o.f
-	info := &ModelInfo{Variant: f.Variant}
+	info := &ModelInfo{Variant: f.Flags.Variant}
 	if info.Variant == "" {
 		info.Variant = "fp32"
 	}
@@ -437,7 +390,7 @@ func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
 	} else {
 		ref, _ := hub.ParseRef(o.Target)
 		info.Repo, info.Revision = ref.Repo, ref.Revision
-		c := hub.NewClient(hubConfig(f))
+		c := hub.NewClient(f.Hub())
 		var remote *hub.RepoInfo
 		if !c.Config().Offline {
 			remote, err = c.Info(ctx, ref)
@@ -473,7 +426,7 @@ func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
 	for i, mf := range info.Files {
 		names[i] = mf.Path
 	}
-	if sel, err := hub.SelectFiles(names, f.Variant); err == nil {
+	if sel, err := hub.SelectFiles(names, f.Flags.Variant); err == nil {
 		for i := range info.Files {
 			info.Files[i].Needed = slices.Contains(sel.Files, info.Files[i].Path)
 		}
@@ -492,7 +445,7 @@ func modelInfoRun(ctx context.Context, o *ModelInfoOptions) error {
 // graphs' input and output names. Failures become notes: info is a
 // diagnostic and shows what it can.
 func describeLocal(f *Factory, info *ModelInfo) {
-	layout, err := fashionclip.DetectLayout(info.Snapshot, fashionclip.Variant(f.Variant))
+	layout, err := fashionclip.DetectLayout(info.Snapshot, fashionclip.Variant(f.Flags.Variant))
 	if err != nil {
 		info.Notes = append(info.Notes, err.Error())
 		return
@@ -511,17 +464,12 @@ func describeLocal(f *Factory, info *ModelInfo) {
 	} else {
 		info.Layout.Combined = rel(layout.Combined)
 	}
-	if _, _, err := ort.Init(f.ORTLib); err != nil {
+	if _, err := f.Runtime(); err != nil {
 		info.Notes = append(info.Notes, "graph inputs/outputs not shown: "+err.Error())
 		return
 	}
 	for _, g := range graphs {
-		b, err := os.ReadFile(g)
-		if err != nil {
-			info.Notes = append(info.Notes, err.Error())
-			continue
-		}
-		in, out, err := ort.Describe(b)
+		in, out, err := ort.Describe(g)
 		if err != nil {
 			info.Notes = append(info.Notes, fmt.Sprintf("%s: cannot read the graph's inputs/outputs: %v", rel(g), err))
 			continue
@@ -664,7 +612,7 @@ removes that snapshot and the blobs no other snapshot uses.`,
 }
 
 func modelRmRun(o *ModelRmOptions) error {
-	res, err := hub.Remove(hubConfig(o.f).CacheDir, o.Ref)
+	res, err := hub.Remove(o.f.Hub().CacheDir, o.Ref)
 	if err != nil {
 		return err
 	}
@@ -713,7 +661,7 @@ missing and exits 1.`,
 }
 
 func modelPathRun(o *ModelPathOptions) error {
-	snap, err := hub.NewClient(hubConfig(o.f)).Local(o.Ref, o.f.Variant)
+	snap, err := hub.NewClient(o.f.Hub()).Local(o.Ref, o.f.Flags.Variant)
 	if err != nil {
 		if errors.Is(err, hub.ErrNotCached) {
 			return &ExitError{Code: ExitFatal, Err: err}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
-	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // fakeModelRepo has the files a pull takes, with made-up graph bytes.
@@ -200,15 +200,10 @@ func TestModelFlagPullsOnFirstUse(t *testing.T) {
 		t.Errorf("offline, empty cache: exit %d, stderr %q", res.code, res.stderr)
 	}
 
-	// The hook itself, as the Factory calls it.
-	io, _, _, _ := iostreams.Test()
-	f := NewFactory(io, func(k string) string { return env[k] })
-	if f.FetchModel == nil {
-		t.Fatal("NewFactory does not wire the Hub fetcher")
-	}
-	dir, err := f.FetchModel(context.Background(), f, "acme/tiny")
-	if err != nil || !strings.HasPrefix(dir, cache) {
-		t.Errorf("FetchModel = %q, %v", dir, err)
+	// The library's own resolution, which every command's --model goes through.
+	src, err := fashionclip.Resolve(context.Background(), "acme/tiny", "", fashionclip.HubOptions{Getenv: func(k string) string { return env[k] }}, nil)
+	if err != nil || !strings.HasPrefix(src.Dir, cache) || src.Commit != hubtest.CommitFor(repo) {
+		t.Errorf("Resolve = %+v, %v", src, err)
 	}
 }
 

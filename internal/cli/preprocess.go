@@ -60,11 +60,12 @@ FashionCLIP's, are used without touching the network.`,
 func preprocessRun(cmd *cobra.Command, o *PreprocessOptions) error {
 	cfg := imageproc.DefaultConfig()
 	if o.modelSet {
-		dir, err := o.f.ResolveModel(cmd.Context())
+		src, err := o.f.ResolveModel(cmd.Context())
 		if err != nil {
 			return err
 		}
-		layout, err := fashionclip.DetectLayout(dir, fashionclip.Variant(o.f.Variant))
+		v, _ := fashionclip.ParseVariant(o.f.Flags.Variant)
+		layout, err := fashionclip.DetectLayout(src.Dir, v)
 		if err != nil {
 			return err
 		}

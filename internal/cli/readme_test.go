@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // The documentation's example commands are run against the tiny model so
@@ -166,10 +167,10 @@ func skipReason(text string, words []string) string {
 		if strings.HasPrefix(w, "/") {
 			return "names an absolute path (" + w + ") outside the test's folder"
 		}
-		if i > 0 && (words[i-1] == "--model" || words[i-1] == "-m") && IsRepoID(w) {
+		if i > 0 && (words[i-1] == "--model" || words[i-1] == "-m") && fashionclip.IsRepoID(w) {
 			return "uses the Hub model " + w
 		}
-		if i > 1 && words[i-2] == "model" && (words[i-1] == "info" || words[i-1] == "rm" || words[i-1] == "path") && IsRepoID(w) {
+		if i > 1 && words[i-2] == "model" && (words[i-1] == "info" || words[i-1] == "rm" || words[i-1] == "path") && fashionclip.IsRepoID(w) {
 			return "asks the Hub about " + w
 		}
 	}

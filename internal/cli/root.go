@@ -1,6 +1,7 @@
-// Package cli holds fashionclip's commands. Each command file builds an
-// Options struct in NewCmdX, validates flags in RunE and hands over to xRun,
-// which talks to the world only through the Factory's IOStreams.
+// Package cli holds fashionclip's commands, GitHub CLI style: each command
+// file has NewCmdX(f, runF), an XOptions struct filled from flags, and xRun,
+// which talks to the world only through the Factory. Commands are flags,
+// wiring and rendering; the domain logic lives in library packages.
 package cli
 
 import (
@@ -9,13 +10,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // Main runs the command line and returns the process's exit status.
@@ -26,16 +30,8 @@ func Main() int {
 	return Run(ctx, f, os.Args[1:])
 }
 
-// hubFetcher pulls Hub repos for --model (set by the hub command file).
-var hubFetcher func(ctx context.Context, f *Factory, repo string) (string, error)
-
-// NewFactory wires the real dependencies around the given streams and environment.
-func NewFactory(io *iostreams.IOStreams, getenv func(string) string) *Factory {
-	return &Factory{IO: io, Getenv: getenv, FetchModel: hubFetcher}
-}
-
 // Run executes args against f and returns the exit status; errors are printed
-// on f.IO.ErrOut as one line.
+// on f.IO.ErrOut as one line, with the fix when one is known.
 func Run(ctx context.Context, f *Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
@@ -51,14 +47,12 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		return ExitInterrupted
 	}
 	code := ExitCode(err)
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "accepts ") ||
-		strings.HasPrefix(err.Error(), "requires ") {
-		code = ExitUsage
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		code = ExitUsage // cobra's own, for the root command
 	}
 	var ee *ExitError
 	if !(errors.As(err, &ee) && ee.Err == nil) {
-		msg := strings.TrimSpace(err.Error())
-		fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s\n", msg)
+		fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s\n", strings.TrimSpace(withRemedy(err)))
 		if code == ExitUsage {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'fashionclip --help' or 'fashionclip COMMAND --help' for usage.")
 		}
@@ -76,57 +70,187 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		Version:       buildinfo.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
-			if f.Getenv("HF_HUB_OFFLINE") == "1" {
-				f.Offline = true
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.IO.Quiet = f.Flags.Quiet
+			if _, err := fashionclip.ParseVariant(f.Flags.Variant); err != nil {
+				return UsageError("--variant: %v", err)
 			}
+			if _, err := fashionclip.ParseDevice(f.Flags.Device); err != nil {
+				return UsageError("--device: %v", err)
+			}
+			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &ExitError{Code: ExitUsage, Err: err}
-	})
-	pf := root.PersistentFlags()
-	pf.StringVarP(&f.ModelRef, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+EnvModel+" or "+DefaultModel+")")
-	pf.StringVar(&f.Variant, "variant", "", "graph variant: fp32, fp16 or quantized (when the model ships them)")
-	pf.StringVar(&f.Device, "device", "cpu", "execution provider: cpu, cuda or coreml (falls back to cpu with a warning)")
-	pf.IntVar(&f.Threads, "threads", 0, "threads for inference and decoding together (default: all cores)")
-	pf.StringVar(&f.ORTLib, "ort-lib", "", "path to libonnxruntime (default: $FASHIONCLIP_ORT_LIB, beside the executable, the user cache, the system)")
-	pf.BoolVar(&f.Offline, "offline", false, "never touch the network (also HF_HUB_OFFLINE=1)")
-	pf.BoolVarP(&f.IO.Quiet, "quiet", "q", false, "no progress bars or notes on stderr")
+	root.SetFlagErrorFunc(flagError)
+	g, pf := f.Flags, root.PersistentFlags()
+	pf.StringVarP(&g.Model, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+EnvModel+" or "+DefaultModel+")")
+	pf.StringVar(&g.Variant, "variant", "", "graph variant: "+strings.Join(fashionclip.Variants(), ", ")+" (when the model ships them)")
+	pf.StringVar(&g.Device, "device", "cpu", "execution provider: cpu, cuda or coreml (falls back to cpu with a warning)")
+	pf.IntVar(&g.Threads, "threads", 0, "threads for inference and decoding together (default: all cores)")
+	pf.StringVar(&g.ORTLib, "ort-lib", "", "path to libonnxruntime (default: $FASHIONCLIP_ORT_LIB, beside the executable, the user cache, the system)")
+	pf.BoolVar(&g.Offline, "offline", false, "never touch the network (also HF_HUB_OFFLINE=1)")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress bars or notes on stderr")
 
-	for _, c := range []*cobra.Command{
+	root.AddCommand(
 		NewCmdClassify(f, nil),
 		NewCmdEmbed(f, nil),
+		NewCmdSearch(f, nil),
+		NewCmdIndex(f),
 		NewCmdTokenize(f, nil),
 		NewCmdPreprocess(f, nil),
+		NewCmdModel(f),
+		NewCmdRuntime(f),
+		NewCmdServe(f, nil),
+		NewCmdBench(f),
+		NewCmdData(f),
+		NewCmdDoctor(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdSynth(f, nil),
-	} {
-		addExitStatus(c)
-		root.AddCommand(c)
-	}
-	for _, add := range extraCommands {
-		c := add(f)
-		addExitStatus(c)
-		root.AddCommand(c)
-	}
+	)
+	finishTree(root)
 	registerCompletions(root, f)
+	cobra.AddTemplateFunc("globalFlags", globalFlagUsages)
+	root.SetUsageTemplate(usageTemplate)
 	return root
 }
 
-// extraCommands lets command files register themselves without editing the list above.
-var extraCommands []func(*Factory) *cobra.Command
+// globalsUsed says which global flags a command (and its subcommands) acts
+// on; help shows only those. Commands not listed use them all.
+var globalsUsed = map[string][]string{
+	"tokenize":   {"model", "variant", "offline", "quiet"},
+	"preprocess": {"model", "variant", "offline", "quiet"},
+	"index":      {"threads", "quiet"},
+	"model":      {"model", "variant", "offline", "quiet"},
+	"runtime":    {"ort-lib", "offline", "quiet"},
+	"data":       {"offline", "quiet"},
+	"version":    {"ort-lib"},
+	"synth":      {},
+	"completion": {},
+	"help":       {},
+}
 
-// addExitStatus appends the EXIT STATUS section to a command's help and to its subcommands'.
-func addExitStatus(c *cobra.Command) {
-	if !strings.Contains(c.Long, "EXIT STATUS") {
-		long := c.Long
-		if long == "" {
-			long = c.Short
+// globalFlagUsages is the "Global Flags" section of a command's help.
+func globalFlagUsages(c *cobra.Command) string {
+	top := c
+	for top.HasParent() && top.Parent().HasParent() {
+		top = top.Parent()
+	}
+	used, listed := globalsUsed[top.Name()]
+	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+	c.InheritedFlags().VisitAll(func(fl *pflag.Flag) {
+		if !listed || slices.Contains(used, fl.Name) || fl.Name == "help" {
+			fs.AddFlag(fl)
 		}
-		c.Long = strings.TrimRight(long, "\n") + "\n\n" + exitStatusHelp
+	})
+	return strings.TrimRight(fs.FlagUsages(), " \n")
+}
+
+// usageTemplate is cobra's, with the global flags filtered and the exit
+// statuses once, on one line.
+var usageTemplate = `Usage:{{if .Runnable}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.CommandPath}} [command]{{end}}{{if gt (len .Aliases) 0}}
+
+Aliases:
+  {{.NameAndAliases}}{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Available Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{with globalFlags .}}
+
+Global Flags:
+{{.}}{{end}}{{if .HasHelpSubCommands}}
+
+Additional help topics:{{range .Commands}}{{if .IsAdditionalHelpTopicCommand}}
+  {{rpad .CommandPath .CommandPathPadding}} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableSubCommands}}
+
+Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}{{if .Runnable}}
+
+` + exitStatusHelp + `{{end}}
+`
+
+// finishTree applies the rules every command shares: argument errors are
+// usage errors (exit 2), a parent given an unknown subcommand says so (with
+// a suggestion) instead of printing help and succeeding, and help ends
+// with the exit statuses (see usageTemplate).
+func finishTree(c *cobra.Command) {
+	if c.HasSubCommands() && c.HasParent() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return UsageError("%s", msg)
+		}
+		if c.RunE == nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+		}
+	} else if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			return nil
+		}
 	}
 	for _, sub := range c.Commands() {
-		addExitStatus(sub)
+		finishTree(sub)
 	}
+}
+
+// flagError makes a bad flag a usage error and suggests the nearest name.
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		best, bestD := "", 3
+		visit := func(fl *pflag.Flag) {
+			if d := editDistance(name, fl.Name); d < bestD {
+				best, bestD = fl.Name, d
+			}
+		}
+		cmd.Flags().VisitAll(visit)
+		cmd.InheritedFlags().VisitAll(visit)
+		if best != "" {
+			msg += fmt.Sprintf("\n\nDid you mean this?\n\t--%s", best)
+		}
+	}
+	return &ExitError{Code: ExitUsage, Err: errors.New(msg)}
+}
+
+// editDistance counts the edits between two short names, a swap of
+// neighbours being one edit (the commonest typo: --lables).
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -11,13 +12,9 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
 	"github.com/fashionclip/fashionclip/internal/hub"
-	"github.com/fashionclip/fashionclip/internal/ort"
+	"github.com/fashionclip/fashionclip/internal/ortlib"
 	"github.com/fashionclip/fashionclip/internal/output"
 )
-
-func init() {
-	extraCommands = append(extraCommands, NewCmdRuntime)
-}
 
 // NewCmdRuntime builds `fashionclip runtime`.
 func NewCmdRuntime(f *Factory) *cobra.Command {
@@ -25,7 +22,7 @@ func NewCmdRuntime(f *Factory) *cobra.Command {
 		Use:   "runtime",
 		Short: "Install ONNX Runtime or show which one is used",
 		Long: `Install Microsoft's ONNX Runtime release into the user cache, or show which library the lookup
-finds: --ort-lib, $` + ort.EnvLibrary + `, beside the executable, the user cache, then the system.`,
+finds: --ort-lib, $` + ortlib.EnvLibrary + `, beside the executable, the user cache, then the system.`,
 		Example: `  fashionclip runtime install
   fashionclip runtime info --format json`,
 	}
@@ -85,12 +82,12 @@ $` + hub.EnvRuntimeBase + ` replaces the download base URL
 
 func runtimeInstallRun(cmd *cobra.Command, o *RuntimeInstallOptions) error {
 	f := o.f
-	dest, err := ort.RuntimeDir()
+	dest, err := ortlib.RuntimeDir(f.Getenv)
 	if err != nil {
 		return fmt.Errorf("no user cache folder to install ONNX Runtime into: %w", err)
 	}
 	opts := hub.RuntimeOptions{Version: o.Version, From: o.From, SHA256: o.SHA256, DestRoot: dest,
-		LibraryName: ort.LibraryName(), Getenv: f.Getenv, Offline: hubConfig(f).Offline}
+		LibraryName: ortlib.LibraryName(runtime.GOOS), Getenv: f.Getenv, Offline: f.Hub().Offline}
 	var bar *progressbar.ProgressBar
 	if f.IO.ShowProgress() {
 		opts.Progress = func(done, total int64) {
@@ -178,19 +175,19 @@ reports once loaded. Exits 1 when no usable library loads.`,
 
 func runtimeInfoRun(o *RuntimeInfoOptions) error {
 	f := o.f
-	info := RuntimeInfo{MinVersion: ort.MinVersion, BuildVersion: buildinfo.ORTVersion}
-	if dir, err := ort.RuntimeDir(); err == nil {
+	info := RuntimeInfo{MinVersion: ortlib.MinVersion, BuildVersion: buildinfo.ORTVersion}
+	if dir, err := ortlib.RuntimeDir(f.Getenv); err == nil {
 		info.RuntimeDir = dir
 	}
-	for _, c := range ort.Candidates(f.ORTLib) {
+	for _, c := range (ortlib.Lookup{Path: f.Flags.ORTLib, Getenv: f.Getenv}).Candidates() {
 		_, err := os.Stat(c.Path)
-		info.Candidates = append(info.Candidates, RuntimeCandidate{Path: c.Path, Source: c.Source, Exists: err == nil})
+		info.Candidates = append(info.Candidates, RuntimeCandidate{Path: c.Path, Source: string(c.Source), Exists: err == nil})
 	}
-	lib, version, initErr := ort.Init(f.ORTLib)
+	rt, initErr := f.Runtime()
 	if initErr != nil {
-		info.Error = initErr.Error()
+		info.Error = withRemedy(initErr)
 	} else {
-		info.Library, info.Source, info.Version = lib.Path, lib.Source, version
+		info.Library, info.Source, info.Version = rt.LibraryPath(), rt.LibrarySource(), rt.Version()
 	}
 	if o.Format == output.JSON {
 		if err := output.NewRecordWriter(f.IO.Out, false).Write(info); err != nil {

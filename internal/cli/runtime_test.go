@@ -17,7 +17,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
 	"github.com/fashionclip/fashionclip/internal/hub"
-	"github.com/fashionclip/fashionclip/internal/ort"
+	"github.com/fashionclip/fashionclip/internal/ortlib"
 )
 
 // fakeRuntimeArchive mimics Microsoft's release layout with a fake library.
@@ -89,12 +89,15 @@ func TestRuntimeInstall(t *testing.T) {
 				t.Skip("no official archive for this platform")
 			}
 			cacheRoot := t.TempDir()
-			t.Setenv("FASHIONCLIP_CACHE", cacheRoot)
-			res := runCLI(t, false, "", tt.env, append([]string{"runtime", "install"}, tt.args...)...)
+			env := map[string]string{"FASHIONCLIP_CACHE": cacheRoot}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			res := runCLI(t, false, "", env, append([]string{"runtime", "install"}, tt.args...)...)
 			if res.code != tt.code || !strings.Contains(res.stderr, tt.stderr) {
 				t.Fatalf("exit %d, stderr %q; want %d with %q", res.code, res.stderr, tt.code, tt.stderr)
 			}
-			installed := filepath.Join(cacheRoot, "runtime", v, ort.LibraryName())
+			installed := filepath.Join(cacheRoot, "runtime", v, ortlib.LibraryName(runtime.GOOS))
 			if tt.code != 0 {
 				if _, err := os.Stat(filepath.Join(cacheRoot, "runtime", v)); err == nil {
 					t.Error("installed despite the failure")
@@ -110,21 +113,20 @@ func TestRuntimeInstall(t *testing.T) {
 			}
 			// The lookup finds what was installed.
 			found := false
-			for _, c := range ort.Candidates("") {
+			for _, c := range (ortlib.Lookup{Getenv: func(k string) string { return env[k] }}).Candidates() {
 				if c.Path == installed && c.Source == "cache" {
 					found = true
 				}
 			}
 			if !found {
-				t.Errorf("ort.Candidates does not list %s", installed)
+				t.Errorf("the library lookup does not list %s", installed)
 			}
 		})
 	}
 }
 
 func TestRuntimeInfoJSON(t *testing.T) {
-	t.Setenv("FASHIONCLIP_CACHE", t.TempDir())
-	env := map[string]string{}
+	env := map[string]string{"FASHIONCLIP_CACHE": t.TempDir()}
 	if p := os.Getenv("FASHIONCLIP_ORT_LIB"); p != "" {
 		env["FASHIONCLIP_ORT_LIB"] = p
 	}
@@ -133,7 +135,7 @@ func TestRuntimeInfoJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.stdout), &info); err != nil {
 		t.Fatalf("%v in %q (stderr %s)", err, res.stdout, res.stderr)
 	}
-	if info.MinVersion != ort.MinVersion || info.BuildVersion != buildinfo.ORTVersion || len(info.Candidates) == 0 {
+	if info.MinVersion != ortlib.MinVersion || info.BuildVersion != buildinfo.ORTVersion || len(info.Candidates) == 0 {
 		t.Errorf("info = %+v", info)
 	}
 	if (info.Error == "") != (res.code == 0) || (info.Error == "" && (info.Version == "" || info.Library == "")) {
@@ -145,7 +147,7 @@ func TestRuntimeInfoJSON(t *testing.T) {
 }
 
 func TestDefaultLibraryNameMatchesLookup(t *testing.T) {
-	if got := hub.DefaultLibraryName(runtime.GOOS); got != ort.LibraryName() {
-		t.Errorf("hub installs %s, ort looks for %s", got, ort.LibraryName())
+	if got := hub.DefaultLibraryName(runtime.GOOS); got != ortlib.LibraryName(runtime.GOOS) {
+		t.Errorf("hub installs %s, the lookup looks for %s", got, ortlib.LibraryName(runtime.GOOS))
 	}
 }

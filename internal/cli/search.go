@@ -4,22 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/internal/query"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(f *Factory) *cobra.Command { return NewCmdSearch(f, nil) })
-}
 
 // SearchOptions are search's flags and arguments.
 type SearchOptions struct {
@@ -33,14 +27,7 @@ type SearchOptions struct {
 	HasMinScore bool
 	Format      string
 	// Terms is the parsed query: --image terms first, then the positional ones.
-	Terms []QueryTerm
-}
-
-// QueryTerm is one weighted part of a query: a text or an image file.
-type QueryTerm struct {
-	Weight float64
-	Text   string
-	Image  string
+	Terms []query.Term
 }
 
 // NewCmdSearch builds `fashionclip search`.
@@ -102,93 +89,18 @@ func (o *SearchOptions) validate() error {
 	if _, err := output.Resolve(o.Format, false); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	terms, err := ParseQuery(o.Query, o.Images, func(p string) bool { _, err := os.Stat(p); return err == nil })
-	if err != nil {
+	terms, err := query.Parse(o.Query, o.Images, func(p string) bool { _, err := os.Stat(p); return err == nil })
+	var it *query.ImageTermError
+	switch {
+	case errors.As(err, &it):
+		return UsageError("--image %s: %v", it.Term, it.Err)
+	case errors.Is(err, query.ErrEmpty):
+		return UsageError("no query: give a text after INDEX, or --image FILE")
+	case err != nil:
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	o.Terms = terms
 	return nil
-}
-
-// weightPrefix is what looks like the start of a weight: a number-ish run
-// ending in a colon. It must then parse as a number, or the term is refused
-// (rather than silently searched as text).
-var weightPrefix = regexp.MustCompile(`^([+-]?[0-9.][0-9.eE+-]*):`)
-
-// splitWeight takes a W: prefix off s; without one the weight is 1.
-func splitWeight(s string) (float64, string, error) {
-	m := weightPrefix.FindStringSubmatch(s)
-	if m == nil {
-		return 1, s, nil
-	}
-	w, err := strconv.ParseFloat(m[1], 64)
-	if err != nil || math.IsInf(w, 0) || math.IsNaN(w) {
-		return 0, "", fmt.Errorf("bad weight %q in %q (to search this text, write 1:%s)", m[1], s, s)
-	}
-	if w == 0 {
-		return 0, "", fmt.Errorf("weight 0 in %q: the term would do nothing", s)
-	}
-	return w, s[len(m[0]):], nil
-}
-
-// ParseQuery reads the query grammar (see search --help). exists tells
-// whether an --image value names a file as it stands.
-func ParseQuery(args, images []string, exists func(string) bool) ([]QueryTerm, error) {
-	var terms []QueryTerm
-	for _, img := range images {
-		w, path := 1.0, img
-		if !exists(img) {
-			var err error
-			if w, path, err = splitWeight(img); err != nil {
-				return nil, fmt.Errorf("--image: %w", err)
-			}
-		}
-		if path == "" {
-			return nil, fmt.Errorf("--image %q names no file", img)
-		}
-		terms = append(terms, QueryTerm{Weight: w, Image: path})
-	}
-	const (
-		start = iota
-		afterTerm
-		afterOp
-	)
-	state, sign, op := start, 1.0, ""
-	for _, a := range args {
-		if a == "+" || a == "-" {
-			switch {
-			case state == afterOp:
-				return nil, fmt.Errorf("operator %q follows operator %q: put a term between them", a, op)
-			case state == start && len(images) == 0:
-				return nil, fmt.Errorf("the query starts with the operator %q: start with a term (or an --image)", a)
-			}
-			state, op, sign = afterOp, a, 1
-			if a == "-" {
-				sign = -1
-			}
-			continue
-		}
-		if state == afterTerm {
-			prev := terms[len(terms)-1].Text
-			return nil, fmt.Errorf("two terms in a row (%q, %q): quote them as one text, or put + or - between them", prev, a)
-		}
-		w, text, err := splitWeight(a)
-		if err != nil {
-			return nil, err
-		}
-		if strings.TrimSpace(text) == "" {
-			return nil, fmt.Errorf("empty term %q", a)
-		}
-		terms = append(terms, QueryTerm{Weight: sign * w, Text: text})
-		state, sign = afterTerm, 1
-	}
-	if state == afterOp {
-		return nil, fmt.Errorf("the query ends with the operator %q: a term must follow it", op)
-	}
-	if len(terms) == 0 {
-		return nil, errors.New("no query: give a text after INDEX, or --image FILE")
-	}
-	return terms, nil
 }
 
 // searchHit is one output record.
@@ -206,26 +118,27 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	}
 	defer ix.Close()
 	man := ix.Manifest()
-	if f.ModelRef == "" && f.Getenv(EnvModel) == "" {
+	ref := ""
+	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
 		if man.Model.Folder != "" {
 			if _, err := os.Stat(man.Model.Folder); err == nil {
-				f.ModelRef = man.Model.Folder
+				ref = man.Model.Folder
 			}
 		}
-		if f.ModelRef == "" && man.Model.Repo != "" {
-			f.ModelRef = man.Model.Repo
+		if ref == "" && man.Model.Repo != "" {
+			ref = man.Model.Repo
 			if man.Model.Revision != "" {
-				f.ModelRef += "@" + man.Model.Revision
+				ref += "@" + man.Model.Revision
 			}
 		}
 	}
-	m, err := f.LoadModel(ctx, nil)
+	m, err := f.LoadModel(ctx, ref, nil)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	info, err := indexModelInfo(f, m)
+	info, err := indexModelInfo(m)
 	if err != nil {
 		return err
 	}
@@ -250,7 +163,7 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 }
 
 // queryVector embeds the terms and combines them.
-func queryVector(ctx context.Context, m *fashionclip.Model, terms []QueryTerm) ([]float32, error) {
+func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) ([]float32, error) {
 	var texts, images []string
 	for _, t := range terms {
 		if t.Image != "" {
@@ -273,39 +186,20 @@ func queryVector(ctx context.Context, m *fashionclip.Model, terms []QueryTerm) (
 		}
 		for _, r := range imgRes {
 			if r.Err != nil {
-				return nil, fmt.Errorf("--image %s: %w", r.Path, r.Err)
+				return nil, fmt.Errorf("--image %s: %w", r.Item, r.Err)
 			}
 		}
 	}
-	var sum []float64
+	embs := make([][]float32, len(terms))
 	ti, ii := 0, 0
-	for _, t := range terms {
-		var e []float32
+	for i, t := range terms {
 		if t.Image != "" {
-			e, ii = imgRes[ii].Embedding, ii+1
+			embs[i], ii = imgRes[ii].Embedding, ii+1
 		} else {
-			e, ti = textEmb[ti], ti+1
-		}
-		if sum == nil {
-			sum = make([]float64, len(e))
-		}
-		for i, x := range e {
-			sum[i] += t.Weight * float64(x)
+			embs[i], ti = textEmb[ti], ti+1
 		}
 	}
-	var norm float64
-	for _, x := range sum {
-		norm += x * x
-	}
-	if norm < 1e-12 {
-		return nil, errors.New("the query terms cancel out: their weighted sum is zero")
-	}
-	inv := 1 / math.Sqrt(norm)
-	q := make([]float32, len(sum))
-	for i, x := range sum {
-		q[i] = float32(x * inv)
-	}
-	return q, nil
+	return query.Vector(terms, embs)
 }
 
 func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {

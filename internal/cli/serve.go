@@ -43,10 +43,6 @@ type ServeOptions struct {
 	logMu    sync.Mutex
 }
 
-func init() {
-	extraCommands = append(extraCommands, func(f *Factory) *cobra.Command { return NewCmdServe(f, nil) })
-}
-
 // NewCmdServe builds `fashionclip serve`.
 func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 	opts := &ServeOptions{f: f}
@@ -162,7 +158,7 @@ func (o *ServeOptions) logf(format string, args ...any) {
 
 func serveRun(ctx context.Context, o *ServeOptions) error {
 	f := o.f
-	m, err := f.LoadModel(ctx, func(opts *fashionclip.Options) {
+	m, err := f.LoadModel(ctx, "", func(opts *fashionclip.Options) {
 		// One micro-batch is one ONNX Runtime run; decode goroutines share
 		// the cores, so idle runtime threads must not spin.
 		opts.BatchSize = o.MaxBatch
@@ -177,7 +173,7 @@ func serveRun(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	ids := servedModelIDs(f.ModelRefOrDefault(), m)
+	ids := servedModelIDs(f.ModelRef(), m)
 	s, err := server.New(eng, o.config(ids))
 	if err != nil {
 		return err
@@ -189,7 +185,7 @@ func serveRun(ctx context.Context, o *ServeOptions) error {
 	}
 	if w := exposureWarning(ln.Addr(), o.APIKey != ""); w != "" {
 		// Printed even with --quiet: it is about security, not progress.
-		fmt.Fprintln(f.IO.ErrOut, "fashionclip: "+w)
+		f.Errorf("%s", w)
 	}
 	f.Warnf("serving %s on http://%s (POST /v1/embeddings, /v1/classify; GET /v1/models, /healthz, /metrics)", ids[0], ln.Addr())
 	if o.onListen != nil {
@@ -229,11 +225,11 @@ func servedModelIDs(ref string, m *fashionclip.Model) []string {
 		}
 		ids = append(ids, id)
 	}
-	if IsRepoID(ref) && filepath.Clean(ref) != filepath.Clean(m.Dir()) {
+	if fashionclip.IsRepoID(ref) && filepath.Clean(ref) != filepath.Clean(m.Dir()) {
 		repo, _, _ := strings.Cut(ref, "@")
 		add(repo)
 	}
-	if c, ok := m.Config(); ok && IsRepoID(c.NameOrPath) {
+	if c, ok := m.Config(); ok && fashionclip.IsRepoID(c.NameOrPath) {
 		add(c.NameOrPath)
 	}
 	add(modelFolderName(m.Dir()))

@@ -19,7 +19,6 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/testutil"
-	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 func TestServeFlags(t *testing.T) {
@@ -55,7 +54,7 @@ func TestServeFlags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
-			f := &Factory{IO: ios, Getenv: func(k string) string { return tc.env[k] }}
+			f := NewFactory(ios, func(k string) string { return tc.env[k] })
 			var got *ServeOptions
 			cmd := NewCmdServe(f, func(o *ServeOptions) error { got = o; return nil })
 			cmd.SetArgs(tc.args)
@@ -120,11 +119,7 @@ func TestServeModelIDs(t *testing.T) {
 	}
 
 	dir := tinyModel(t)
-	m, err := fashionclip.Load(dir, fashionclip.Options{ORTLibrary: testutil.ORTLibrary(t), CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := loadTestModel(t, dir)
 	base := filepath.Base(dir)
 	tests := []struct {
 		ref  string
@@ -148,7 +143,7 @@ func TestServeInProcess(t *testing.T) {
 	model := tinyModel(t)
 	ios, _, _, errOut := iostreams.Test()
 	env := map[string]string{EnvModel: model, EnvAPIKey: "k3y"}
-	f := &Factory{IO: ios, Getenv: func(k string) string { return env[k] }}
+	f := NewFactory(ios, func(k string) string { return env[k] })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrs := make(chan net.Addr, 1)

@@ -45,11 +45,12 @@ With no TEXT, one text per line is read from stdin. Use -- before texts that sta
 
 // loadTokenizer finds the model's tokenizer without loading any graph or ONNX Runtime.
 func loadTokenizer(cmd *cobra.Command, f *Factory) (*tokenizer.Tokenizer, error) {
-	dir, err := f.ResolveModel(cmd.Context())
+	src, err := f.ResolveModel(cmd.Context())
 	if err != nil {
 		return nil, err
 	}
-	layout, err := fashionclip.DetectLayout(dir, fashionclip.Variant(f.Variant))
+	v, _ := fashionclip.ParseVariant(f.Flags.Variant)
+	layout, err := fashionclip.DetectLayout(src.Dir, v)
 	if err != nil {
 		return nil, err
 	}

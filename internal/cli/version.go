@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
-	"github.com/fashionclip/fashionclip/internal/ort"
 	"github.com/fashionclip/fashionclip/internal/output"
 )
 
@@ -28,9 +27,6 @@ type VersionInfo struct {
 	ORTError   string `json:"onnxruntime_error,omitempty"`
 	ModelCache string `json:"model_cache,omitempty"`
 }
-
-// modelCacheDir reports where Hub models are cached (set by the hub command file).
-var modelCacheDir func(f *Factory) string
 
 // NewCmdVersion builds `fashionclip version`.
 func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
@@ -57,15 +53,12 @@ func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command 
 func versionRun(o *VersionOptions) error {
 	info := VersionInfo{Version: buildinfo.Version, Commit: buildinfo.Commit, Go: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	lib, v, err := ort.Init(o.f.ORTLib)
-	if err != nil {
-		info.ORTError = err.Error()
+	if rt, err := o.f.Runtime(); err != nil {
+		info.ORTError = withRemedy(err)
 	} else {
-		info.ORTVersion, info.ORTLibrary = v, lib.Path
+		info.ORTVersion, info.ORTLibrary = rt.Version(), rt.LibraryPath()
 	}
-	if modelCacheDir != nil {
-		info.ModelCache = modelCacheDir(o.f)
-	}
+	info.ModelCache = o.f.Hub().CacheDir
 	if o.Format == "json" {
 		w := output.NewRecordWriter(o.f.IO.Out, false)
 		return quietPipe(w.Write(info))

@@ -1,6 +1,8 @@
 package ort
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -31,17 +33,19 @@ type Session struct {
 	sess    *onnx.DynamicAdvancedSession
 	Inputs  []IOInfo
 	Outputs []IOInfo
-	// Warnings holds notes for the user, such as a device fallback.
-	Warnings []string
+	// Fallback is set when the requested device was unavailable and the
+	// session runs on the CPU instead.
+	Fallback *ProviderError
 	outNames []string
 }
 
-// Describe reads a graph's inputs and outputs without keeping a session.
-func Describe(model []byte) (inputs, outputs []IOInfo, err error) {
+// Describe reads a graph file's inputs and outputs without keeping a
+// session; ONNX Runtime reads the file itself.
+func Describe(path string) (inputs, outputs []IOInfo, err error) {
 	if !onnx.IsInitialized() {
 		return nil, nil, ErrNotInitialized
 	}
-	in, out, err := onnx.GetInputOutputInfoWithONNXData(model)
+	in, out, err := onnx.GetInputOutputInfo(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,47 +74,15 @@ func typeName(t onnx.TensorElementDataType) string {
 	return strings.ToLower(t.String())
 }
 
-// graphSource is a graph in memory or in a file; ONNX Runtime reads either.
-type graphSource struct {
-	data []byte
-	path string
-}
-
-func (g graphSource) describe() ([]IOInfo, []IOInfo, error) {
-	if g.data != nil {
-		return Describe(g.data)
-	}
-	if !onnx.IsInitialized() {
-		return nil, nil, ErrNotInitialized
-	}
-	in, out, err := onnx.GetInputOutputInfo(g.path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return convertInfo(in), convertInfo(out), nil
-}
-
-func (g graphSource) create(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
-	if g.data != nil {
-		return onnx.NewDynamicAdvancedSessionWithONNXData(g.data, in, out, so)
-	}
-	return onnx.NewDynamicAdvancedSession(g.path, in, out, so)
-}
-
-// NewSession builds a session over an in-memory graph that computes the named
-// outputs from all of the graph's inputs.
-func NewSession(model []byte, outputs []string, opts SessionOptions) (*Session, error) {
-	return newSession(graphSource{data: model}, outputs, opts)
-}
-
-// NewSessionFromFile is NewSession over a graph file: ONNX Runtime reads it
+// NewSession builds a session over a graph file that computes the named
+// outputs from all of the graph's inputs. ONNX Runtime reads the file
 // itself, so a 605 MB graph is never also held in Go memory.
-func NewSessionFromFile(path string, outputs []string, opts SessionOptions) (*Session, error) {
-	return newSession(graphSource{path: path}, outputs, opts)
+func NewSession(path string, outputs []string, opts SessionOptions) (*Session, error) {
+	return newSession(path, outputs, opts)
 }
 
-func newSession(g graphSource, outputs []string, opts SessionOptions) (*Session, error) {
-	inputs, allOutputs, err := g.describe()
+func newSession(path string, outputs []string, opts SessionOptions) (*Session, error) {
+	inputs, allOutputs, err := Describe(path)
 	if err != nil {
 		return nil, fmt.Errorf("read graph inputs/outputs: %w", err)
 	}
@@ -147,12 +119,13 @@ func newSession(g graphSource, outputs []string, opts SessionOptions) (*Session,
 			return nil, err
 		}
 	}
-	if w := appendProvider(so, opts.Device); w != "" {
-		s.Warnings = append(s.Warnings, w)
+	if err := so.SetLogSeverityLevel(onnx.LoggingLevelFatal); err != nil {
+		return nil, err
 	}
+	s.Fallback = appendProvider(so, opts.Device)
 	inNames := names(s.Inputs)
 	s.outNames = outputs
-	sess, err := g.create(inNames, outputs, so)
+	sess, err := onnx.NewDynamicAdvancedSession(path, inNames, outputs, so)
 	if err != nil {
 		return nil, fmt.Errorf("create ONNX Runtime session: %w", err)
 	}
@@ -160,12 +133,24 @@ func newSession(g graphSource, outputs []string, opts SessionOptions) (*Session,
 	return s, nil
 }
 
-// appendProvider asks for an accelerator and returns a warning instead of
-// failing when it is unavailable: CPU always works.
-func appendProvider(so *onnx.SessionOptions, device string) string {
+// ProviderError is an execution provider this ONNX Runtime cannot use.
+type ProviderError struct {
+	Device string
+	Err    error
+}
+
+func (e *ProviderError) Error() string {
+	return fmt.Sprintf("%s is not available in this ONNX Runtime (%v); running on the CPU", e.Device, e.Err)
+}
+
+func (e *ProviderError) Unwrap() error { return e.Err }
+
+// appendProvider asks for an accelerator; when it is unavailable the
+// session runs on the CPU, which always works, and the error says why.
+func appendProvider(so *onnx.SessionOptions, device string) *ProviderError {
 	switch strings.ToLower(device) {
 	case "", "cpu":
-		return ""
+		return nil
 	case "cuda":
 		cuda, err := onnx.NewCUDAProviderOptions()
 		if err == nil {
@@ -173,16 +158,20 @@ func appendProvider(so *onnx.SessionOptions, device string) string {
 			err = so.AppendExecutionProviderCUDA(cuda)
 		}
 		if err != nil {
-			return fmt.Sprintf("CUDA is not available in this ONNX Runtime (%v); falling back to CPU", err)
+			return &ProviderError{Device: "CUDA", Err: err}
 		}
 	case "coreml":
+		if runtime.GOOS != "darwin" {
+			// The call succeeds on other systems and then does nothing.
+			return &ProviderError{Device: "CoreML", Err: fmt.Errorf("CoreML exists on macOS only, not on %s", runtime.GOOS)}
+		}
 		if err := so.AppendExecutionProviderCoreMLV2(map[string]string{}); err != nil {
-			return fmt.Sprintf("CoreML is not available in this ONNX Runtime (%v); falling back to CPU", err)
+			return &ProviderError{Device: "CoreML", Err: err}
 		}
 	default:
-		return fmt.Sprintf("unknown device %q; using CPU", device)
+		return &ProviderError{Device: device, Err: errors.New("unknown device")}
 	}
-	return ""
+	return nil
 }
 
 func names(infos []IOInfo) []string {
@@ -210,9 +199,21 @@ type Tensor struct {
 	Float32 []float32
 }
 
+// TerminatedError is a run stopped part-way because its context ended.
+type TerminatedError struct{ Cause error }
+
+func (e *TerminatedError) Error() string { return fmt.Sprintf("ONNX Runtime run stopped: %v", e.Cause) }
+
+func (e *TerminatedError) Unwrap() error { return e.Cause }
+
 // Run feeds the named inputs (every graph input must be given) and returns the
-// session's outputs in the order they were requested.
-func (s *Session) Run(inputs map[string]Tensor) ([]Tensor, error) {
+// session's outputs in the order they were requested. When ctx ends during
+// the run, ONNX Runtime is told to stop and Run returns a *TerminatedError
+// wrapping ctx's error.
+func (s *Session) Run(ctx context.Context, inputs map[string]Tensor) ([]Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	vals := make([]onnx.Value, len(s.Inputs))
 	defer func() {
 		for _, v := range vals {
@@ -240,8 +241,8 @@ func (s *Session) Run(inputs map[string]Tensor) ([]Tensor, error) {
 		}
 	}
 	outs := make([]onnx.Value, len(s.outNames))
-	if err := s.sess.Run(vals, outs); err != nil {
-		return nil, fmt.Errorf("ONNX Runtime run: %w", err)
+	if err := s.run(ctx, vals, outs); err != nil {
+		return nil, err
 	}
 	result := make([]Tensor, len(outs))
 	for i, o := range outs {
@@ -253,6 +254,42 @@ func (s *Session) Run(inputs map[string]Tensor) ([]Tensor, error) {
 		result[i] = Tensor{Shape: append([]int64(nil), ft.GetShape()...), Float32: append([]float32(nil), ft.GetData()...)}
 	}
 	return result, nil
+}
+
+// run executes the session; a context that can end gets RunOptions whose
+// terminate flag a watcher sets when it does.
+func (s *Session) run(ctx context.Context, in, out []onnx.Value) error {
+	if ctx.Done() == nil {
+		if err := s.sess.Run(in, out); err != nil {
+			return fmt.Errorf("ONNX Runtime run: %w", err)
+		}
+		return nil
+	}
+	ro, err := onnx.NewRunOptions()
+	if err != nil {
+		return err
+	}
+	defer ro.Destroy()
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+			_ = ro.Terminate()
+		case <-stop:
+		}
+	}()
+	err = s.sess.RunWithOptions(in, out, ro)
+	close(stop)
+	<-watched // ro must outlive the watcher
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return &TerminatedError{Cause: cerr}
+		}
+		return fmt.Errorf("ONNX Runtime run: %w", err)
+	}
+	return nil
 }
 
 // Close releases the session.

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fashionclip/fashionclip/internal/source"
 )
 
 // Encoder turns a batch of preprocessed tensors into embeddings.
@@ -18,9 +16,11 @@ type Encoder interface {
 	EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error)
 }
 
-// PreprocessFunc reads and preprocesses one file into dst (which it may
-// reuse when large enough) and returns the tensor.
-type PreprocessFunc func(path string, dst []float32) ([]float32, error)
+// PreprocessFunc reads and preprocesses one item into dst (which it may
+// reuse when large enough) and returns the tensor. It should return soon
+// after ctx ends. T may be a pointer through which it hands side results
+// (a thumbnail, a timing) to the consumer of the item's Result.
+type PreprocessFunc[T any] func(ctx context.Context, item T, dst []float32) ([]float32, error)
 
 // Options size the stages.
 type Options struct {
@@ -30,6 +30,8 @@ type Options struct {
 	// (default 4×BatchSize + 2×Workers).
 	MaxInFlight int
 	Stats       *Stats // optional stage timings
+	// OnBatch, when set, is told each encoder call's size and duration.
+	OnBatch func(n int, d time.Duration)
 }
 
 // Stats accumulates stage times in nanoseconds; safe to read while running.
@@ -40,29 +42,29 @@ type Stats struct {
 }
 
 // Result is one input's outcome, delivered in input order.
-type Result struct {
+type Result[T any] struct {
 	Seq       int
-	Item      source.Item
+	Item      T
 	Embedding []float32
 	Err       error
 }
 
-type job struct {
+type job[T any] struct {
 	seq  int
-	item source.Item
+	item T
 }
 
-type prepped struct {
+type prepped[T any] struct {
 	seq    int
-	item   source.Item
-	pixels []float32
+	item   T
+	pixels *[]float32
 	err    error
 }
 
 // Run starts the stages. Results arrive on the returned channel in input
 // order; after it closes, wait returns the first fatal error (an encoder
 // failure or the context's error), or nil.
-func Run(ctx context.Context, items <-chan source.Item, pre PreprocessFunc, enc Encoder, opts Options) (<-chan Result, func() error) {
+func Run[T any](ctx context.Context, items <-chan T, pre PreprocessFunc[T], enc Encoder, opts Options) (<-chan Result[T], func() error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
@@ -76,16 +78,16 @@ func Run(ctx context.Context, items <-chan source.Item, pre PreprocessFunc, enc 
 		opts.Stats = &Stats{}
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	p := &run{opts: opts, pre: pre, enc: enc,
+	p := &run[T]{opts: opts, pre: pre, enc: enc,
 		tokens:  make(chan struct{}, opts.MaxInFlight),
-		jobs:    make(chan job, opts.Workers),
-		prepped: make(chan prepped, opts.Workers+opts.BatchSize),
-		batches: make(chan []prepped, 1),
-		done:    make(chan Result, opts.Workers+opts.BatchSize),
-		out:     make(chan Result),
+		jobs:    make(chan job[T], opts.Workers),
+		prepped: make(chan prepped[T], opts.Workers+opts.BatchSize),
+		batches: make(chan []prepped[T], 1),
+		done:    make(chan Result[T], opts.Workers+opts.BatchSize),
+		out:     make(chan Result[T]),
 		cancel:  cancel,
 	}
-	p.pool.New = func() any { return []float32(nil) }
+	p.pool.New = func() any { return new([]float32) }
 
 	go p.dispatch(ctx, items)
 	var workers sync.WaitGroup
@@ -107,16 +109,16 @@ func Run(ctx context.Context, items <-chan source.Item, pre PreprocessFunc, enc 
 	}
 }
 
-type run struct {
+type run[T any] struct {
 	opts    Options
-	pre     PreprocessFunc
+	pre     PreprocessFunc[T]
 	enc     Encoder
 	tokens  chan struct{}
-	jobs    chan job
-	prepped chan prepped
-	batches chan []prepped
-	done    chan Result
-	out     chan Result
+	jobs    chan job[T]
+	prepped chan prepped[T]
+	batches chan []prepped[T]
+	done    chan Result[T]
+	out     chan Result[T]
 	pending atomic.Int64 // dispatched but not yet out of a worker
 	pool    sync.Pool
 	cancel  context.CancelCauseFunc
@@ -128,7 +130,7 @@ func (finishedErr) Error() string { return "finished" }
 
 var errFinished error = finishedErr{}
 
-func (p *run) dispatch(ctx context.Context, items <-chan source.Item) {
+func (p *run[T]) dispatch(ctx context.Context, items <-chan T) {
 	defer close(p.jobs)
 	seq := 0
 	for it := range items {
@@ -139,7 +141,7 @@ func (p *run) dispatch(ctx context.Context, items <-chan source.Item) {
 		}
 		p.pending.Add(1)
 		select {
-		case p.jobs <- job{seq, it}:
+		case p.jobs <- job[T]{seq, it}:
 		case <-ctx.Done():
 			return
 		}
@@ -147,17 +149,23 @@ func (p *run) dispatch(ctx context.Context, items <-chan source.Item) {
 	}
 }
 
-func (p *run) work(ctx context.Context) {
+func (p *run[T]) work(ctx context.Context) {
 	for j := range p.jobs {
-		r := prepped{seq: j.seq, item: j.item, err: j.item.Err}
-		if r.err == nil {
-			if err := ctx.Err(); err != nil {
-				r.err = err
+		r := prepped[T]{seq: j.seq, item: j.item}
+		if err := ctx.Err(); err != nil {
+			r.err = err
+		} else {
+			t0 := time.Now()
+			buf := p.pool.Get().(*[]float32)
+			px, err := p.pre(ctx, j.item, (*buf)[:0])
+			if err == nil {
+				*buf = px
+				r.pixels = buf
 			} else {
-				t0 := time.Now()
-				r.pixels, r.err = p.pre(j.item.Path, p.pool.Get().([]float32))
-				p.opts.Stats.PreprocessNanos.Add(int64(time.Since(t0)))
+				p.pool.Put(buf)
+				r.err = err
 			}
+			p.opts.Stats.PreprocessNanos.Add(int64(time.Since(t0)))
 		}
 		// Count down before handing over: the batcher, woken by this send,
 		// then sees whether more work is still coming.
@@ -169,9 +177,9 @@ func (p *run) work(ctx context.Context) {
 // batch groups tensors for the encoder. A partial batch goes out as soon as
 // no more work is on its way, which keeps results streaming when the input
 // trickles in and cannot deadlock against the in-flight limit.
-func (p *run) batch() {
+func (p *run[T]) batch() {
 	defer close(p.batches)
-	var cur []prepped
+	var cur []prepped[T]
 	flush := func() {
 		if len(cur) > 0 {
 			p.batches <- cur
@@ -188,7 +196,7 @@ func (p *run) batch() {
 			return
 		}
 		if r.err != nil {
-			p.done <- Result{Seq: r.seq, Item: r.item, Err: r.err}
+			p.done <- Result[T]{Seq: r.seq, Item: r.item, Err: r.err}
 			continue
 		}
 		cur = append(cur, r)
@@ -198,40 +206,44 @@ func (p *run) batch() {
 	}
 }
 
-func (p *run) encode(ctx context.Context) {
+func (p *run[T]) encode(ctx context.Context) {
 	defer close(p.done)
 	for b := range p.batches {
 		px := make([][]float32, len(b))
 		for i, r := range b {
-			px[i] = r.pixels
+			px[i] = *r.pixels
 		}
 		var embs [][]float32
 		err := ctx.Err()
 		if err == nil {
 			t0 := time.Now()
 			embs, err = p.enc.EncodeImages(ctx, px)
-			p.opts.Stats.EncodeNanos.Add(int64(time.Since(t0)))
+			d := time.Since(t0)
+			p.opts.Stats.EncodeNanos.Add(int64(d))
+			if p.opts.OnBatch != nil {
+				p.opts.OnBatch(len(px), d)
+			}
 			p.opts.Stats.Batches.Add(1)
 			if err != nil && ctx.Err() == nil {
 				p.cancel(err) // an encoder failure is fatal for the run
 			}
 		}
 		for i, r := range b {
-			res := Result{Seq: r.seq, Item: r.item, Err: err}
+			res := Result[T]{Seq: r.seq, Item: r.item, Err: err}
 			if err == nil {
 				res.Embedding = embs[i]
 			}
-			p.pool.Put(r.pixels[:0])
+			p.pool.Put(r.pixels)
 			p.done <- res
 		}
 	}
 }
 
 // reorder releases results in input order.
-func (p *run) reorder() {
+func (p *run[T]) reorder() {
 	defer close(p.out)
 	defer p.cancel(errFinished)
-	waiting := map[int]Result{}
+	waiting := map[int]Result[T]{}
 	next := 0
 	for r := range p.done {
 		waiting[r.Seq] = r

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/fashionclip/fashionclip/internal/source"
 )
 
 // sumEncoder returns, for each tensor, a one-value embedding: its first value.
@@ -39,7 +37,7 @@ func (e *sumEncoder) EncodeImages(ctx context.Context, px [][]float32) ([][]floa
 
 // preprocess "decodes" a path named "<n>" or "bad<n>", sleeping randomly so
 // workers finish out of order.
-func preprocess(path string, dst []float32) ([]float32, error) {
+func preprocess(_ context.Context, path string, dst []float32) ([]float32, error) {
 	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
 	if strings.HasPrefix(path, "bad") {
 		return nil, fmt.Errorf("corrupt")
@@ -48,11 +46,11 @@ func preprocess(path string, dst []float32) ([]float32, error) {
 	return append(dst[:0], float32(n)), nil
 }
 
-func feed(paths []string) <-chan source.Item {
-	ch := make(chan source.Item)
+func feed(paths []string) <-chan string {
+	ch := make(chan string)
 	go func() {
 		for _, p := range paths {
-			ch <- source.Item{Path: p}
+			ch <- p
 		}
 		close(ch)
 	}()
@@ -89,8 +87,8 @@ func TestOrderAndFailures(t *testing.T) {
 				Options{Workers: c.workers, BatchSize: c.batch, MaxInFlight: c.maxInFlight, Stats: stats})
 			i := 0
 			for r := range results {
-				if r.Seq != i || r.Item.Path != paths[i] {
-					t.Fatalf("result %d is seq %d (%s): out of order", i, r.Seq, r.Item.Path)
+				if r.Seq != i || r.Item != paths[i] {
+					t.Fatalf("result %d is seq %d (%s): out of order", i, r.Seq, r.Item)
 				}
 				if strings.HasPrefix(paths[i], "bad") {
 					if r.Err == nil {
@@ -132,12 +130,12 @@ func TestEncoderFailureIsFatal(t *testing.T) {
 func TestCancelStopsEarly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	endless := make(chan source.Item)
+	endless := make(chan string)
 	go func() {
 		defer close(endless)
 		for i := 0; ; i++ {
 			select {
-			case endless <- source.Item{Path: strconv.Itoa(i)}:
+			case endless <- strconv.Itoa(i):
 			case <-ctx.Done():
 				return
 			}
@@ -160,10 +158,10 @@ func TestCancelStopsEarly(t *testing.T) {
 
 func TestTricklingInputStreams(t *testing.T) {
 	// Inputs arriving slowly must not sit waiting for a full batch.
-	ch := make(chan source.Item)
+	ch := make(chan string)
 	results, wait := Run(context.Background(), ch, preprocess, &sumEncoder{}, Options{Workers: 2, BatchSize: 64})
 	for i := 0; i < 3; i++ {
-		ch <- source.Item{Path: strconv.Itoa(i)}
+		ch <- strconv.Itoa(i)
 		select {
 		case r := <-results:
 			if r.Seq != i {

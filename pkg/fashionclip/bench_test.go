@@ -28,7 +28,7 @@ func benchModel(b *testing.B) *Model {
 			b.Fatal(err)
 		}
 	}
-	m, err := Load(dir, Options{CacheDir: filepath.Join(os.TempDir(), "fashionclip-bench", "graphs")})
+	m, err := testRuntime(b).Load(context.Background(), dir, Options{CacheDir: filepath.Join(os.TempDir(), "fashionclip-bench", "graphs")})
 	if err != nil {
 		b.Fatal(err)
 	}

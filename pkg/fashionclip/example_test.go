@@ -4,47 +4,90 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
-// Zero-shot classification of image files with prompt ensembling.
+// modelDir is a synthetic tiny model made for the examples; a real program
+// passes a folder or "patrickjohncyh/fashion-clip".
+var modelDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fashionclip-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := synth.Write(dir, "combined", synth.Tiny()); err != nil {
+		log.Fatal(err)
+	}
+	modelDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Zero-shot classification of image files, streamed in input order with a
+// bounded number in flight; a file that cannot be read is reported and the
+// others go on.
 func Example() {
 	ctx := context.Background()
-	m, err := fashionclip.Load("path/to/fashion-clip/onnx", fashionclip.Options{})
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{}) // finds ONNX Runtime
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer m.Close()
-	labels, err := m.EmbedLabels(ctx, []string{"sneaker", "boot", "sandal"},
-		[]string{"a photo of a {}", "a product photo of a {}"})
+	defer rt.Close()
+	m, err := rt.Load(ctx, modelDir, fashionclip.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	results, err := m.EncodeImageFiles(ctx, []string{"shoe.jpg"})
+	c, err := m.NewClassifier(ctx, []string{"sneaker", "boot", "dress"},
+		fashionclip.ClassifierOptions{ScoreOptions: fashionclip.ScoreOptions{TopK: 1}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, r := range results {
+	images := filepath.Join("..", "..", "testdata", "images")
+	files := []string{filepath.Join(images, "black-boot.jpg"), filepath.Join(images, "missing.jpg"),
+		filepath.Join(images, "red-dress.jpg")}
+	for r, err := range m.EncodeFiles(ctx, slices.Values(files)) {
+		if err != nil {
+			log.Fatal(err) // the encoder itself failed
+		}
 		if r.Err != nil {
-			fmt.Println(r.Path, "failed:", r.Err)
+			fmt.Println(filepath.Base(r.Item), "failed")
 			continue
 		}
-		best := labels.Score(r.Embedding, m.LogitScale(), fashionclip.ScoreOptions{TopK: 1})[0]
-		fmt.Printf("%s: %s (%.2f)\n", r.Path, best.Label, best.Score)
+		best := c.Classify(r.Embedding)[0]
+		fmt.Printf("%s: %s\n", filepath.Base(r.Item), best.Label)
 	}
+	// (The synthetic model's random weights make its labels meaningless.)
+
+	// Output:
+	// black-boot.jpg: dress
+	// missing.jpg failed
+	// red-dress.jpg: dress
 }
 
 // Text embeddings for search: a text-only program never loads the vision tower.
 func ExampleModel_EncodeTexts() {
-	m, err := fashionclip.Load("path/to/fashion-clip/onnx", fashionclip.Options{Threads: 2})
+	ctx := context.Background()
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer m.Close()
-	vecs, err := m.EncodeTexts(context.Background(), []string{"white sneaker", "black boot"})
+	defer rt.Close()
+	m, err := rt.Load(ctx, modelDir, fashionclip.Options{Threads: 2})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(vecs), fashionclip.Dot(vecs[0], vecs[1]) < 1)
+	vecs, err := m.EncodeTexts(ctx, []string{"white sneaker", "black boot"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(vecs), "vectors of", len(vecs[0]), "values; cosine below 1:", fashionclip.Dot(vecs[0], vecs[1]) < 1)
+	// Output: 2 vectors of 32 values; cosine below 1: true
 }

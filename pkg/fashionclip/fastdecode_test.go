@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
@@ -20,7 +20,7 @@ func TestFastDecodeDeviation(t *testing.T) {
 	exact := imageproc.New(m.PreprocessConfig(), imageproc.Options{})
 	fast := imageproc.New(m.PreprocessConfig(), imageproc.Options{FastDecode: true})
 	big := t.TempDir()
-	paths, err := bench.WriteSyntheticJPEGs(context.Background(), big, 3, 1200, 1600)
+	paths, err := synth.WriteJPEGs(context.Background(), big, 3, 1200, 1600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,12 @@
-// Package fashionclip is the public library: load a FashionCLIP (or any CLIP)
-// ONNX model folder and turn texts and images into L2-normalised embeddings
-// that match Hugging Face's CLIPModel.
+// Package fashionclip is the public library: load a FashionCLIP (or any
+// CLIP) ONNX model — a local folder or a Hugging Face Hub repo — and turn
+// texts and images into L2-normalised embeddings that match Hugging Face's
+// CLIPModel, classify images zero-shot, and stream image files through
+// bounded, in-order, batched encoding.
+//
+//	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{})
+//	m, err := rt.Load(ctx, "patrickjohncyh/fashion-clip", fashionclip.Options{})
+//	c, err := m.NewClassifier(ctx, []string{"sneaker", "boot"}, fashionclip.ClassifierOptions{})
 //
 // Logit scale: taken from the combined graph when it carries one (Optimum
 // exports compute logit_scale.exp() inside the graph); otherwise 100, the
@@ -12,11 +18,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"sync"
+	"time"
 
+	"github.com/fashionclip/fashionclip/internal/graphcache"
 	"github.com/fashionclip/fashionclip/internal/ort"
+	"github.com/fashionclip/fashionclip/internal/ortlib"
 	"github.com/fashionclip/fashionclip/internal/vecmath"
 	"github.com/fashionclip/fashionclip/pkg/imageproc"
 	"github.com/fashionclip/fashionclip/pkg/tokenizer"
@@ -25,68 +35,82 @@ import (
 // DefaultLogitScale is used when the graph does not carry its own.
 const DefaultLogitScale = 100
 
+var osGetenv = os.Getenv
+
 // Options tune Load.
 type Options struct {
-	// Variant picks *_fp16 / *_quantized graphs ("" or FP32 = full precision).
+	// Variant picks *_fp16 / *_quantized / ... graphs ("" or FP32 = full precision).
 	Variant Variant
-	// Device is "cpu" (default), "cuda" or "coreml"; unavailable providers fall back to CPU with a warning.
-	Device string
-	// Threads is ONNX Runtime's intra-op thread count; 0 = one per core.
+	// Device is the execution provider (default CPU); one that is
+	// unavailable falls back to the CPU with a warning on Logger.
+	Device Device
+	// Threads is ONNX Runtime's intra-op thread count and the default number
+	// of decode workers of a stream; 0 = one per core.
 	Threads int
-	// ORTLibrary overrides the ONNX Runtime library lookup (the --ort-lib flag).
-	ORTLibrary string
 	// BatchSize caps the rows of one ONNX Runtime run (default 8 images, 64 texts).
 	BatchSize int
 	// MaxPixels refuses images larger than this, read from the header before decoding.
 	MaxPixels int64
 	// FastDecode lets JPEG decoding downscale in the DCT domain (not bit-exact).
 	FastDecode bool
-	// NoSpin stops idle ONNX Runtime threads from spinning (set by pipelines
-	// that share cores with decode workers).
+	// NoSpin stops idle ONNX Runtime threads from spinning (for programs
+	// that share the cores with decode workers, as streams do).
 	NoSpin bool
-	// CacheDir holds graphs split out of combined models; default: graphs/
-	// under $FASHIONCLIP_CACHE or the user cache.
+	// CacheDir holds graphs derived from the model's files (towers cut from
+	// a combined graph); default: graphs/ under $FASHIONCLIP_CACHE or the
+	// user cache. The model folder itself is never written.
 	CacheDir string
+	// Logger receives warnings (a device fallback, a synthetic model) and
+	// notes (a download, a one-time graph preparation); nil discards them.
+	Logger *slog.Logger
+	// Hub settings, used when Load is given a repo id.
+	Hub HubOptions
 }
 
 // Model is a loaded model. Its methods are safe for concurrent use.
 type Model struct {
-	dir     string
-	layout  Layout
-	opts    Options
-	tok     *tokenizer.Tokenizer
-	pre     *imageproc.Preprocessor
-	preCfg  imageproc.Config
-	scale   float32
-	runtime string // ONNX Runtime version
+	rt     *Runtime
+	source Source
+	layout Layout
+	opts   Options
+	log    *slog.Logger
+	pre    *imageproc.Preprocessor
+	preCfg imageproc.Config
+	scale  float32
+	split  ort.SplitGraphs
 
-	splitOnce sync.Once
-	split     ort.SplitGraphs
-	splitErr  error
+	tokOnce sync.Once
+	tok     *tokenizer.Tokenizer
+	tokErr  error
 
 	text, vision tower
+	fallback     sync.Once // one device-fallback warning per model
 
-	warnMu   sync.Mutex
-	warnings []string
+	mu     sync.Mutex
+	closed bool
 }
 
-// Load opens a model folder (see DetectLayout for the accepted forms). The
+// Load opens a model: ref is a folder (or a combined .onnx file) — an
+// existing path always wins — or a Hub repo id owner/name[@revision],
+// pulled into the Hugging Face cache on first use (see HubOptions). The
 // ONNX Runtime sessions are created on first use of each tower, so a
-// text-only program never loads the vision weights.
-func Load(dir string, opts Options) (*Model, error) {
-	layout, err := DetectLayout(dir, opts.Variant)
+// text-only program never loads the vision weights, and the tokenizer is
+// read on first use of the text tower.
+func (r *Runtime) Load(ctx context.Context, ref string, opts Options) (*Model, error) {
+	if r.isClosed() {
+		return nil, ErrClosed
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Hub.Getenv == nil {
+		opts.Hub.Getenv = r.getenv
+	}
+	src, err := Resolve(ctx, ref, opts.Variant, opts.Hub, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	_, version, err := ort.Init(opts.ORTLibrary)
-	if err != nil {
-		return nil, err
-	}
-	tokDir, err := layout.TokenizerDir()
-	if err != nil {
-		return nil, err
-	}
-	tok, err := tokenizer.Load(tokDir)
+	layout, err := DetectLayout(src.Dir, opts.Variant)
 	if err != nil {
 		return nil, err
 	}
@@ -96,39 +120,49 @@ func Load(dir string, opts Options) (*Model, error) {
 			return nil, err
 		}
 	}
-	m := &Model{dir: dir, layout: layout, opts: opts, tok: tok, preCfg: cfg, scale: DefaultLogitScale, runtime: version,
+	m := &Model{rt: r, source: src, layout: layout, opts: opts, log: opts.Logger, preCfg: cfg, scale: DefaultLogitScale,
 		text: tower{name: "text", output: "text_embeds"}, vision: tower{name: "vision", output: "image_embeds"}}
 	m.pre = imageproc.New(cfg, imageproc.Options{MaxPixels: opts.MaxPixels, FastDecode: opts.FastDecode})
 	if layout.Kind == Combined {
-		// The split also tells the graph's own logit scale; do it now so
-		// LogitScale is right before the first encode.
+		// The cut also tells the graph's own logit scale, needed before the
+		// first encode.
 		if err := m.splitCombined(); err != nil {
 			return nil, err
 		}
 	}
+	if c, ok := m.Config(); ok && c.Synthetic {
+		m.log.Warn(fmt.Sprintf("%s is a SYNTHETIC model with random weights: its scores and labels mean nothing", src.Dir))
+	}
+	r.track(m, true)
 	return m, nil
 }
 
 func (m *Model) splitCombined() error {
-	m.splitOnce.Do(func() {
-		cache := m.opts.CacheDir
-		if cache == "" {
-			var err error
-			if cache, err = ort.GraphCacheDir(); err != nil {
-				m.splitErr = err
-				return
-			}
+	root := m.opts.CacheDir
+	if root == "" {
+		var err error
+		if root, err = ortlib.GraphCacheDir(m.rt.getenv); err != nil {
+			return err
 		}
-		m.split, m.splitErr = ort.SplitCombined(m.layout.Combined, cache, "text_embeds", "image_embeds")
-		if m.splitErr == nil && m.split.HasScale {
-			m.scale = m.split.LogitScale
-		}
-	})
-	return m.splitErr
+	}
+	t0 := time.Now()
+	split, err := ort.SplitCombined(m.layout.Combined, graphcache.Cache{Root: root}, "text_embeds", "image_embeds")
+	if err != nil {
+		return err
+	}
+	if split.Built {
+		m.log.Info(fmt.Sprintf("prepared %s once: cut into text and vision graphs in %.1fs (cached in %s)",
+			m.layout.Combined, time.Since(t0).Seconds(), root))
+	}
+	m.split = split
+	if split.HasScale {
+		m.scale = split.LogitScale
+	}
+	return nil
 }
 
 func (m *Model) sessionOptions() ort.SessionOptions {
-	return ort.SessionOptions{Threads: m.opts.Threads, Device: m.opts.Device, NoSpin: m.opts.NoSpin}
+	return ort.SessionOptions{Threads: m.opts.Threads, Device: string(m.opts.Device), NoSpin: m.opts.NoSpin}
 }
 
 // tower is one encoder graph, loaded on first use.
@@ -141,12 +175,18 @@ type tower struct {
 
 func (m *Model) load(t *tower, path string) (*ort.Session, error) {
 	t.once.Do(func() {
-		t.sess, t.err = ort.NewSessionFromFile(path, []string{t.output}, m.sessionOptions())
+		if m.isClosed() {
+			t.err = ErrClosed
+			return
+		}
+		t.sess, t.err = ort.NewSession(path, []string{t.output}, m.sessionOptions())
 		if t.err != nil {
 			t.err = fmt.Errorf("load %s graph %s: %w", t.name, path, t.err)
 			return
 		}
-		m.warn(t.sess.Warnings...)
+		if fb := t.sess.Fallback; fb != nil {
+			m.fallback.Do(func() { m.log.Warn(fb.Error()) })
+		}
 	})
 	return t.sess, t.err
 }
@@ -167,33 +207,42 @@ func (m *Model) visionSession() (*ort.Session, error) {
 	return m.load(&m.vision, path)
 }
 
-func (m *Model) warn(w ...string) {
-	m.warnMu.Lock()
-	m.warnings = append(m.warnings, w...)
-	m.warnMu.Unlock()
-}
-
-// Warnings returns notes for the user gathered so far (e.g. a device fallback).
-func (m *Model) Warnings() []string {
-	m.warnMu.Lock()
-	defer m.warnMu.Unlock()
-	return append([]string(nil), m.warnings...)
-}
-
 // Dir is the folder the model was loaded from.
-func (m *Model) Dir() string { return m.dir }
+func (m *Model) Dir() string { return m.source.Dir }
+
+// Source tells where the model came from.
+func (m *Model) Source() Source { return m.source }
 
 // Layout tells which graph files are used.
 func (m *Model) Layout() Layout { return m.layout }
+
+// Variant is the graph variant in use.
+func (m *Model) Variant() Variant {
+	if m.opts.Variant == "" {
+		return FP32
+	}
+	return m.opts.Variant
+}
 
 // LogitScale multiplies cosines before a softmax.
 func (m *Model) LogitScale() float32 { return m.scale }
 
 // RuntimeVersion is the ONNX Runtime version in use.
-func (m *Model) RuntimeVersion() string { return m.runtime }
+func (m *Model) RuntimeVersion() string { return m.rt.Version() }
 
-// Tokenizer is the model's tokenizer.
-func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+// Tokenizer is the model's tokenizer, read on first use; a model folder
+// without tokenizer files still embeds images.
+func (m *Model) Tokenizer() (*tokenizer.Tokenizer, error) {
+	m.tokOnce.Do(func() {
+		dir, err := m.layout.TokenizerDir()
+		if err != nil {
+			m.tokErr = err
+			return
+		}
+		m.tok, m.tokErr = tokenizer.Load(dir)
+	})
+	return m.tok, m.tokErr
+}
 
 // Preprocessor turns image files into the model's pixel tensors.
 func (m *Model) Preprocessor() *imageproc.Preprocessor { return m.pre }
@@ -201,15 +250,38 @@ func (m *Model) Preprocessor() *imageproc.Preprocessor { return m.pre }
 // PreprocessConfig is the image preprocessing configuration in force.
 func (m *Model) PreprocessConfig() imageproc.Config { return m.preCfg }
 
-// Close releases the ONNX Runtime sessions.
+// Threads is the thread budget: Options.Threads, else one per core.
+func (m *Model) Threads() int {
+	if m.opts.Threads > 0 {
+		return m.opts.Threads
+	}
+	return runtime.NumCPU()
+}
+
+// Close releases the ONNX Runtime sessions; later calls fail with ErrClosed.
 func (m *Model) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.rt.track(m, false)
 	var errs []error
 	for _, t := range []*tower{&m.text, &m.vision} {
+		t.once.Do(func() { t.err = ErrClosed }) // a tower never loaded stays unloaded
 		if t.sess != nil {
 			errs = append(errs, t.sess.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (m *Model) isClosed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closed
 }
 
 func (m *Model) batchSize(def int) int {
@@ -219,9 +291,17 @@ func (m *Model) batchSize(def int) int {
 	return def
 }
 
+// ErrNonFinite is an embedding holding NaN or infinity (a broken graph or
+// configuration); it is never returned as a result.
+var ErrNonFinite = errors.New("the model produced a non-finite embedding (NaN or infinity)")
+
 // EncodeTexts embeds texts, batch by batch; each batch is padded only to its
-// longest member.
+// longest member. A cancelled ctx stops a run part-way.
 func (m *Model) EncodeTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	tok, err := m.Tokenizer()
+	if err != nil {
+		return nil, err
+	}
 	sess, err := m.textSession()
 	if err != nil {
 		return nil, err
@@ -229,21 +309,22 @@ func (m *Model) EncodeTexts(ctx context.Context, texts []string) ([][]float32, e
 	out := make([][]float32, 0, len(texts))
 	bs := m.batchSize(64)
 	for start := 0; start < len(texts); start += bs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		end := min(start+bs, len(texts))
-		b := m.tok.EncodeBatch(texts[start:end])
+		b := tok.EncodeBatch(texts[start:end])
 		shape := []int64{int64(b.Rows), int64(b.SeqLen)}
 		inputs := map[string]ort.Tensor{"input_ids": {Shape: shape, Int64: b.IDs}}
 		if sess.HasInput("attention_mask") {
 			inputs["attention_mask"] = ort.Tensor{Shape: shape, Int64: b.Mask}
 		}
-		res, err := sess.Run(inputs)
+		res, err := sess.Run(ctx, inputs)
 		if err != nil {
 			return nil, fmt.Errorf("encode texts: %w", err)
 		}
-		out = append(out, rows(res[0])...)
+		rs, err := rows(res[0])
+		if err != nil {
+			return nil, fmt.Errorf("encode texts: %w", err)
+		}
+		out = append(out, rs...)
 	}
 	return out, nil
 }
@@ -258,7 +339,7 @@ func (m *Model) EncodeText(ctx context.Context, text string) ([]float32, error) 
 }
 
 // EncodeImages embeds preprocessed pixel tensors (each 3×H×W, CHW float32,
-// as Preprocessor produces).
+// as Preprocessor produces). A cancelled ctx stops a run part-way.
 func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error) {
 	sess, err := m.visionSession()
 	if err != nil {
@@ -269,9 +350,6 @@ func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float
 	bs := m.batchSize(8)
 	var buf []float32
 	for start := 0; start < len(pixels); start += bs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		end := min(start+bs, len(pixels))
 		buf = buf[:0]
 		for i, p := range pixels[start:end] {
@@ -282,67 +360,31 @@ func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float
 		}
 		cfg := m.preCfg
 		shape := []int64{int64(end - start), 3, int64(cfg.CropHeight), int64(cfg.CropWidth)}
-		res, err := sess.Run(map[string]ort.Tensor{"pixel_values": {Shape: shape, Float32: buf}})
+		res, err := sess.Run(ctx, map[string]ort.Tensor{"pixel_values": {Shape: shape, Float32: buf}})
 		if err != nil {
 			return nil, fmt.Errorf("encode images: %w", err)
 		}
-		out = append(out, rows(res[0])...)
+		rs, err := rows(res[0])
+		if err != nil {
+			return nil, fmt.Errorf("encode images: %w", err)
+		}
+		out = append(out, rs...)
 	}
 	return out, nil
 }
 
-// ImageResult is one file's embedding or the error that prevented it.
-type ImageResult struct {
-	Path      string
-	Embedding []float32
-	Err       error
-}
-
-// EncodeImageFiles decodes, preprocesses and embeds files. A file that
-// cannot be read is reported in its result; the others still get embedded.
-func (m *Model) EncodeImageFiles(ctx context.Context, paths []string) ([]ImageResult, error) {
-	results := make([]ImageResult, len(paths))
-	pixels := make([][]float32, len(paths))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.NumCPU())
-	for i, p := range paths {
-		results[i].Path = p
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			pixels[i], results[i].Err = m.pre.File(p)
-		}()
-	}
-	wg.Wait()
-	var ok [][]float32
-	var idx []int
-	for i := range results {
-		if results[i].Err == nil {
-			ok = append(ok, pixels[i])
-			idx = append(idx, i)
-		}
-	}
-	if len(ok) > 0 {
-		embs, err := m.EncodeImages(ctx, ok)
-		if err != nil {
-			return nil, err
-		}
-		for j, i := range idx {
-			results[i].Embedding = embs[j]
-		}
-	}
-	return results, nil
-}
-
 // rows splits a [N, D] output into normalised rows.
-func rows(t ort.Tensor) [][]float32 {
+func rows(t ort.Tensor) ([][]float32, error) {
 	n, d := int(t.Shape[0]), int(t.Shape[len(t.Shape)-1])
 	out := make([][]float32, n)
 	for i := range out {
-		out[i] = Normalize(t.Float32[i*d : (i+1)*d])
+		row := t.Float32[i*d : (i+1)*d]
+		if !vecmath.AllFinite(row) {
+			return nil, ErrNonFinite
+		}
+		out[i] = vecmath.Normalize(row)
 	}
-	return out
+	return out, nil
 }
 
 // Normalize scales v to unit L2 norm in place and returns it (sums in

@@ -23,9 +23,20 @@ func loadReference(t *testing.T) (string, testutil.ReferenceEmbeddings) {
 	return ref, testutil.LoadReferenceEmbeddings(t)
 }
 
+// testRuntime loads ONNX Runtime for the package's tests.
+func testRuntime(t testing.TB) *Runtime {
+	t.Helper()
+	testutil.ORTLibrary(t)
+	rt, err := NewRuntime(RuntimeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
 func loadModel(t *testing.T, dir string) *Model {
 	t.Helper()
-	m, err := Load(dir, Options{CacheDir: t.TempDir()})
+	m, err := testRuntime(t).Load(context.Background(), dir, Options{CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +80,7 @@ func TestParityWithReferenceKit(t *testing.T) {
 			}
 			worst = 1.0
 			for _, r := range res {
-				name := filepath.Base(r.Path)
+				name := filepath.Base(r.Item)
 				if r.Err != nil {
 					t.Errorf("%s: %v", name, r.Err)
 					continue

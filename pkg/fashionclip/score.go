@@ -126,3 +126,42 @@ func (l *Labels) Score(image []float32, logitScale float32, o ScoreOptions) []La
 	}
 	return out
 }
+
+// ClassifierOptions choose a classifier's prompts and what it reports.
+type ClassifierOptions struct {
+	// Templates are prompt templates holding "{}" (several are averaged;
+	// default DefaultTemplate).
+	Templates []string
+	ScoreOptions
+}
+
+// Classifier scores image embeddings against a fixed set of labels: the
+// labels' (prompt-ensembled) embeddings, the model's logit scale and the
+// scoring options, so callers never pass the scale by hand.
+type Classifier struct {
+	labels *Labels
+	scale  float32
+	opts   ScoreOptions
+}
+
+// NewClassifier embeds the labels under the templates.
+func (m *Model) NewClassifier(ctx context.Context, labels []string, opts ClassifierOptions) (*Classifier, error) {
+	l, err := m.EmbedLabels(ctx, labels, opts.Templates)
+	if err != nil {
+		return nil, err
+	}
+	return NewClassifier(l, m.LogitScale(), opts.ScoreOptions), nil
+}
+
+// NewClassifier makes a classifier of labels embedded already.
+func NewClassifier(labels *Labels, logitScale float32, opts ScoreOptions) *Classifier {
+	return &Classifier{labels: labels, scale: logitScale, opts: opts}
+}
+
+// Labels are the classifier's embedded labels.
+func (c *Classifier) Labels() *Labels { return c.labels }
+
+// Classify ranks the labels for one image embedding (see Labels.Score).
+func (c *Classifier) Classify(image []float32) []LabelScore {
+	return c.labels.Score(image, c.scale, c.opts)
+}

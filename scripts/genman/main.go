@@ -64,6 +64,9 @@ func run(dir, version string) error {
 	root.InitDefaultCompletionCmd()
 	visit(root, func(c *cobra.Command) {
 		c.DisableAutoGenTag = true // the footer carries the version; no build-time date
+		if c.Runnable() {
+			c.Long = strings.TrimRight(c.Long, "\n") + "\n\nEXIT STATUS\n" + cli.ExitStatusTable()
+		}
 		c.Long = manText(c.Long)
 	})
 	header := &doc.GenManHeader{Section: "1", Date: &date,

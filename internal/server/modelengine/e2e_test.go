@@ -131,13 +131,17 @@ func TestOpenAIClient(t *testing.T) {
 	wantImg := make([][]float32, len(files))
 	for i, r := range files {
 		if r.Err != nil {
-			t.Fatalf("%s: %v", r.Path, r.Err)
+			t.Fatalf("%s: %v", r.Item, r.Err)
 		}
 		wantImg[i] = r.Embedding
 	}
+	tok, err := m.Tokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tokens := 0
 	for _, s := range texts {
-		tokens += len(m.Tokenizer().Encode(s))
+		tokens += len(tok.Encode(s))
 	}
 	dim := eng.Dim()
 
@@ -152,14 +156,14 @@ func TestOpenAIClient(t *testing.T) {
 		// No encoding_format: the client asks for base64 and decodes it.
 		{"texts (client default, base64)", call{"op": "embeddings", "params": call{"model": "fashion-clip", "input": texts}}, wantText, "fashion-clip", tokens},
 		{"texts as floats", call{"op": "embeddings", "params": call{"model": "tiny", "input": texts, "encoding_format": "float"}}, wantText, "tiny", tokens},
-		{"one text", call{"op": "embeddings", "params": call{"model": "fashionclip-synthetic-tiny", "input": texts[1]}}, wantText[1:2], "fashionclip-synthetic-tiny", len(m.Tokenizer().Encode(texts[1]))},
+		{"one text", call{"op": "embeddings", "params": call{"model": "fashionclip-synthetic-tiny", "input": texts[1]}}, wantText[1:2], "fashionclip-synthetic-tiny", len(tok.Encode(texts[1]))},
 		{"images", call{"op": "embeddings", "params": call{"model": "fashion-clip", "input": urls}}, wantImg, "fashion-clip", 0},
 		{"images as floats", call{"op": "embeddings", "params": call{"model": "fashion-clip", "input": urls, "encoding_format": "float"}}, wantImg, "fashion-clip", 0},
 		{"mixed with content parts", call{"op": "embeddings", "params": call{"model": "fashion-clip", "input": parts}},
 			[][]float32{wantText[0], wantImg[1], wantText[1], wantImg[0]}, "fashion-clip",
-			len(m.Tokenizer().Encode(texts[0])) + len(m.Tokenizer().Encode(texts[1]))},
+			len(tok.Encode(texts[0])) + len(tok.Encode(texts[1]))},
 		{"dimensions", call{"op": "embeddings", "params": call{"model": "fashion-clip", "input": []string{texts[0], urls[0]}, "dimensions": dim / 2}},
-			[][]float32{renorm(wantText[0][:dim/2]), renorm(wantImg[0][:dim/2])}, "fashion-clip", len(m.Tokenizer().Encode(texts[0]))},
+			[][]float32{renorm(wantText[0][:dim/2]), renorm(wantImg[0][:dim/2])}, "fashion-clip", len(tok.Encode(texts[0]))},
 	}
 	plan := struct {
 		Calls []call `json:"calls"`

@@ -57,8 +57,15 @@ func (e *Engine) Preprocess(data []byte) ([]float32, error) {
 	return e.m.Preprocessor().Bytes(data)
 }
 
-// TokenCount implements server.Engine: the ids the text encoder sees.
-func (e *Engine) TokenCount(text string) int { return len(e.m.Tokenizer().Encode(text)) }
+// TokenCount implements server.Engine: the ids the text encoder sees (New
+// has loaded the tokenizer, so it is there).
+func (e *Engine) TokenCount(text string) int {
+	tok, err := e.m.Tokenizer()
+	if err != nil {
+		return 0
+	}
+	return len(tok.Encode(text))
+}
 
 // EmbedLabels implements server.Engine with the library's prompt ensembling.
 func (e *Engine) EmbedLabels(ctx context.Context, names, templates []string) (server.LabelSet, error) {

@@ -18,8 +18,12 @@ func TestEngineMatchesModel(t *testing.T) {
 	if eng.LogitScale() != m.LogitScale() {
 		t.Errorf("LogitScale = %v, want %v", eng.LogitScale(), m.LogitScale())
 	}
+	tok, err := m.Tokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, text := range []string{"", "a red dress", "A very long text " + string(make([]byte, 500))} {
-		if got, want := eng.TokenCount(text), len(m.Tokenizer().Encode(text)); got != want || got < 2 || got > 77 {
+		if got, want := eng.TokenCount(text), len(tok.Encode(text)); got != want || got < 2 || got > 77 {
 			t.Errorf("TokenCount(%.20q) = %d, want %d (2..77)", text, got, want)
 		}
 	}

@@ -48,9 +48,13 @@ func TestMain(m *testing.M) {
 // loadEngine loads a model folder with split graphs cached under tmpRoot.
 func loadEngine(t testing.TB, dir string) (*Engine, error) {
 	t.Helper()
-	m, err := fashionclip.Load(dir, fashionclip.Options{
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{Library: testutil.ORTLibrary(t)})
+	if err != nil {
+		return nil, err
+	}
+	m, err := rt.Load(context.Background(), dir, fashionclip.Options{
 		// NoSpin as serve sets it: decoding shares the cores.
-		ORTLibrary: testutil.ORTLibrary(t), BatchSize: modelBatch, NoSpin: true, CacheDir: filepath.Join(tmpRoot, "graphs"),
+		BatchSize: modelBatch, NoSpin: true, CacheDir: filepath.Join(tmpRoot, "graphs"),
 	})
 	if err != nil {
 		return nil, err

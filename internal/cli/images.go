@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/internal/pipeline"
 	"github.com/fashionclip/fashionclip/internal/source"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
@@ -26,11 +26,14 @@ type InputFlags struct {
 	MaxPixels  int64
 }
 
-func (in *InputFlags) bind(cmd *cobra.Command) {
+// bind adds the flags; walk is false for commands that take no paths.
+func (in *InputFlags) bind(cmd *cobra.Command, walk bool) {
 	fl := cmd.Flags()
-	fl.IntVar(&in.MaxDepth, "max-depth", -1, "how deep to walk into folders (-1 = no limit, 0 = the folder's own files)")
-	fl.BoolVar(&in.Hidden, "hidden", false, "include hidden files and folders (names starting with '.')")
-	fl.BoolVarP(&in.Null, "null", "0", false, "paths on stdin ('-') are NUL-separated, as find -print0 writes them")
+	if walk {
+		fl.IntVar(&in.MaxDepth, "max-depth", -1, "how deep to walk into folders (-1 = no limit, 0 = the folder's own files)")
+		fl.BoolVar(&in.Hidden, "hidden", false, "include hidden files and folders (names starting with '.')")
+		fl.BoolVarP(&in.Null, "null", "0", false, "paths on stdin ('-') are NUL-separated, as find -print0 writes them")
+	}
 	fl.IntVar(&in.BatchSize, "batch-size", 8, "images per ONNX Runtime run")
 	fl.BoolVar(&in.FastDecode, "fast-decode", false, "decode large JPEGs at 1/2, 1/4 or 1/8 scale in the DCT domain (faster, not bit-exact)")
 	fl.Int64Var(&in.MaxPixels, "max-pixels", 89_478_485, "refuse images with more pixels than this (decompression-bomb guard)")
@@ -56,43 +59,46 @@ func (in *InputFlags) modelOptions(o *fashionclip.Options) {
 	o.NoSpin = true
 }
 
-// imageRun is a running image pipeline and the bookkeeping every command needs.
+func (in *InputFlags) sourceOptions(f *Factory, shard source.Shard) source.Options {
+	return source.Options{MaxDepth: in.MaxDepth, Hidden: in.Hidden, Stdin: f.IO.In, NullSeparated: in.Null, Shard: shard}
+}
+
+// imageRun counts a finished image run's outcomes.
 type imageRun struct {
 	ok, failed int
 }
 
-// forEachImage streams the inputs through the model and calls sink for every
-// result, in input order. Failed inputs are named on stderr; the caller turns
-// the counts into an exit status with exitFor.
-func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []string, in InputFlags,
-	shard source.Shard, sink func(pipeline.Result) error) (imageRun, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	items, walkErr := source.Stream(ctx, args, source.Options{
-		MaxDepth: in.MaxDepth, Hidden: in.Hidden, Stdin: f.IO.In, NullSeparated: in.Null, Shard: shard,
-	})
-	pre := m.Preprocessor()
-	results, wait := pipeline.Run(ctx, items, func(path string, dst []float32) ([]float32, error) {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		return pre.Reuse(dst, data)
-	}, m, pipeline.Options{Workers: f.ThreadBudget(), BatchSize: in.BatchSize})
+// loadItem is the stream's loader for walked inputs: an input the walk
+// could not use fails as itself.
+func loadItem(ctx context.Context, m *fashionclip.Model, it source.Item, dst []float32) ([]float32, error) {
+	if it.Err != nil {
+		return nil, it.Err
+	}
+	data, err := os.ReadFile(it.Path)
+	if err != nil {
+		return nil, err
+	}
+	return m.Preprocessor().Reuse(dst, data)
+}
 
+// encodeItems streams items through the model and calls sink for every
+// result, in input order, with a progress bar on a terminal (total: how
+// many items will come, -1 unknown). Failed inputs are named on stderr.
+func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, items iter.Seq[source.Item], total func(*progressbar.ProgressBar),
+	sink func(fashionclip.Result[source.Item]) error) (imageRun, error) {
 	var bar *progressbar.ProgressBar
 	if f.IO.ShowProgress() {
 		bar = imageProgress(f, "images", -1)
-		countForETA(ctx, bar, args, source.Options{MaxDepth: in.MaxDepth, Hidden: in.Hidden, Shard: shard})
+		if total != nil {
+			total(bar)
+		}
 	}
 	var run imageRun
-	var sinkErr error
-	for r := range results {
-		if sinkErr != nil {
-			continue // drain so the stages can stop
-		}
-		if r.Err != nil && ctx.Err() != nil {
-			continue // cancelled work is not an input failure
+	var err error
+	for r, ferr := range fashionclip.Encode(ctx, m, items, loadItem, fashionclip.StreamOptions{Workers: f.ThreadBudget()}) {
+		if ferr != nil {
+			err = ferr
+			break
 		}
 		if r.Err != nil {
 			// A failed input is an error, not a note: --quiet does not hide it.
@@ -100,39 +106,51 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 			if bar != nil {
 				bar.Clear()
 			}
-			fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s: %v\n", r.Item.Path, r.Err)
+			f.Errorf("%s: %v", r.Item.Path, r.Err)
 		} else {
 			run.ok++
 		}
 		if bar != nil {
 			bar.Add(1)
 		}
-		if err := sink(r); err != nil {
-			sinkErr = err
-			cancel()
+		if err = sink(r); err != nil {
+			break
 		}
 	}
 	if bar != nil {
 		bar.Finish()
 	}
-	fatal := wait()
-	werr := <-walkErr
-	if sinkErr != nil {
-		if output.IsClosedPipe(sinkErr) {
-			return run, nil // the reader went away (| head): a quiet, successful end
-		}
-		return run, sinkErr
-	}
-	if fatal != nil && !errors.Is(fatal, context.Canceled) {
-		return run, fatal
-	}
-	if werr != nil && !errors.Is(werr, context.Canceled) {
-		return run, werr
-	}
-	if ctx.Err() != nil {
+	switch {
+	case err == nil:
+		return run, nil
+	case output.IsClosedPipe(err):
+		return run, nil // the reader went away (| head): a quiet, successful end
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return run, errSilentInterrupted
 	}
-	return run, nil
+	return run, err
+}
+
+// forEachImage walks the command-line inputs and streams them (see encodeItems).
+func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []string, in InputFlags,
+	sink func(fashionclip.Result[source.Item]) error) (imageRun, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	walkOpts := in.sourceOptions(f, source.Shard{})
+	ch, walkErr := source.Stream(ctx, args, walkOpts)
+	items := func(yield func(source.Item) bool) {
+		for it := range ch {
+			if !yield(it) {
+				return
+			}
+		}
+	}
+	run, err := encodeItems(ctx, f, m, items, func(bar *progressbar.ProgressBar) { countForETA(ctx, bar, args, walkOpts) }, sink)
+	cancel()
+	if werr := <-walkErr; err == nil && werr != nil && !errors.Is(werr, context.Canceled) {
+		err = werr
+	}
+	return run, err
 }
 
 // imageProgress is the stderr progress bar of image runs (total -1: unknown).
@@ -152,6 +170,7 @@ func countForETA(ctx context.Context, bar *progressbar.ProgressBar, args []strin
 			return
 		}
 	}
+	opts.Stdin = nil
 	go func() {
 		n := 0
 		err := source.Walk(ctx, args, opts, func(source.Item) error { n++; return nil })

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fashionclip/fashionclip/internal/modelfiles"
+	"github.com/fashionclip/fashionclip/internal/ortlib"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+)
+
+// remedy is the one place that says how to fix a failure: lower layers
+// return typed errors that name no flag or command, and the CLI prints
+// "fashionclip: <error>; fix: <remedy>". "" when there is nothing to add.
+func remedy(err error) string {
+	var (
+		notFound *fashionclip.RuntimeNotFoundError
+		missing  *fashionclip.RuntimeMissingError
+		load     *fashionclip.RuntimeLoadError
+		old      *fashionclip.RuntimeTooOldError
+		noGraph  *modelfiles.NoGraphError
+	)
+	install := "run `fashionclip runtime install`"
+	switch {
+	case errors.As(err, &notFound):
+		return fmt.Sprintf("%s, or pass --ort-lib PATH or set %s to a libonnxruntime %s or newer",
+			install, ortlib.EnvLibrary, ortlib.MinVersion)
+	case errors.As(err, &missing):
+		if missing.Source == ortlib.FromEnv {
+			return fmt.Sprintf("fix $%s or %s", ortlib.EnvLibrary, install)
+		}
+		return "fix the path given to --ort-lib or " + install
+	case errors.As(err, &load):
+		return install + " or point --ort-lib at a newer library"
+	case errors.As(err, &old):
+		return install
+	case errors.As(err, &noGraph) && noGraph.Variant != fashionclip.FP32:
+		return "try without --variant"
+	}
+	return ""
+}
+
+// withRemedy appends the remedy, if any, to an error's message.
+func withRemedy(err error) string {
+	msg := err.Error()
+	if fix := remedy(err); fix != "" {
+		msg += "; fix: " + fix
+	}
+	return msg
+}
