@@ -116,7 +116,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("marshal a pruned model: %v", err)
 			}
 		}
-		for _, opts := range []onnxgraph.Int8Options{{}, {Form: onnxgraph.Int8Standard}} {
+		for _, opts := range []onnxgraph.Int8Options{{}, {Form: onnxgraph.Int8Fused}} {
 			q, rep, err := m.QuantizeInt8(opts)
 			if err != nil {
 				continue

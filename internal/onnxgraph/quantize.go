@@ -17,22 +17,22 @@ const Int8Recipe = "int8-v1"
 type Int8Form int
 
 const (
-	// Int8Fused writes one com.microsoft DynamicQuantizeMatMul per weight:
-	// ONNX Runtime quantizes the activation, multiplies in integers and
-	// applies scales and bias in one kernel.
-	Int8Fused Int8Form = iota
 	// Int8Standard writes standard ONNX operators only: DynamicQuantizeLinear
-	// (one per distinct activation, shared by the MatMuls that read it),
-	// MatMulInteger, Cast, Mul by the scales and Add of the bias.
-	Int8Standard
+	// (one per distinct activation, shared by the MatMuls that read it, such
+	// as q, k and v), MatMulInteger, Cast, Mul by the scales and Add of the
+	// bias. ONNX Runtime fuses these into its integer kernels.
+	Int8Standard Int8Form = iota
+	// Int8Fused writes one com.microsoft DynamicQuantizeMatMul per weight,
+	// which quantizes its activation itself (so once per MatMul).
+	Int8Fused
 )
 
 func (f Int8Form) String() string {
 	switch f {
-	case Int8Fused:
-		return "fused"
 	case Int8Standard:
 		return "standard"
+	case Int8Fused:
+		return "fused"
 	}
 	return fmt.Sprintf("Int8Form(%d)", int(f))
 }
@@ -41,8 +41,8 @@ func (f Int8Form) String() string {
 // for CPUs with VNNI (AVX-512 VNNI, AVX-VNNI or AMX).
 type Int8Options struct {
 	Form Int8Form
-	// ReduceRange stores weights in 7 bits (±63). On x86 CPUs without VNNI,
-	// ONNX Runtime multiplies uint8 activations by int8 weights with an
+	// ReduceRange stores MatMul weights in 7 bits (±63). On x86 CPUs without
+	// VNNI, ONNX Runtime multiplies uint8 activations by int8 weights with an
 	// instruction whose 16-bit pair sums can saturate at full range; 7-bit
 	// weights cannot saturate, at some cost in precision.
 	ReduceRange bool
@@ -57,13 +57,15 @@ func (o Int8Options) Recipe() string {
 	return r
 }
 
-// Int8Op describes one MatMul or Gemm that QuantizeInt8 looked at.
+// Int8Op describes one MatMul, Gemm or Conv that QuantizeInt8 looked at.
 type Int8Op struct {
 	Node   string // node name, or its first output when it has none
-	OpType string // MatMul or Gemm
-	Weight string // the constant weight, "" when B is computed
-	K, N   int64  // weight shape as multiplied (after Gemm's transB)
-	// Bias says a following Add (or Gemm's C) went into the quantized op.
+	OpType string
+	Weight string // the constant weight, "" when it is computed
+	// K and N are the weight's shape as multiplied (after Gemm's transB); a
+	// Conv has N output channels of K inputs each.
+	K, N int64
+	// Bias says a following Add (Gemm's C, Conv's B) went into the rewrite.
 	Bias bool
 	// Reason says why a node stayed float; empty for quantized ones.
 	Reason string
@@ -73,27 +75,29 @@ type Int8Op struct {
 type Int8Report struct {
 	Quantized []Int8Op
 	Float     []Int8Op
-	// FloatBytes counts the float weights replaced, Int8Bytes the int8
+	// FloatBytes counts the float weights replaced, Int8Bytes the 8-bit
 	// weights and float scales that replace them.
 	FloatBytes, Int8Bytes int64
 }
 
-// ErrNothingToQuantize reports a graph with no MatMul or Gemm by a constant
-// weight: an int8 derivation of it would be the float graph again.
-var ErrNothingToQuantize = errors.New("no MatMul or Gemm multiplies by a constant weight")
+// ErrNothingToQuantize reports a graph with no MatMul, Gemm or Conv by a
+// constant weight: an int8 derivation of it would be the float graph again.
+var ErrNothingToQuantize = errors.New("no MatMul, Gemm or Conv multiplies by a constant weight")
 
 const msDomain = "com.microsoft"
 
-// QuantizeInt8 derives a dynamically quantized graph: every MatMul, and every
-// Gemm without transA, whose B is a constant 2-D float tensor (an
-// initializer or a Constant node) is rewritten to multiply by int8 weights
-// with one symmetric scale per output column, the activation being
-// quantized to uint8 on every run. A bias Add that only follows such a
-// MatMul (or Gemm's C) moves into the quantized op. Everything else keeps
-// its float form: normalisations, softmax, gathers (embeddings), scalar
-// multiplications (the logit scale), convolutions and products of two
-// computed tensors such as attention scores. Subgraphs are left as they
-// are.
+// QuantizeInt8 derives a dynamically quantized graph. Every MatMul, and
+// every Gemm without transA, whose B is a constant 2-D float tensor (an
+// initializer or a Constant node) multiplies int8 weights with one
+// symmetric scale per output column; every Conv with a constant weight
+// becomes a ConvInteger over uint8 weights (zero point 128) with one scale
+// per output channel. Activations are quantized to uint8 on every run, with
+// one scale per tensor. A bias Add that only follows such a MatMul (or
+// Gemm's C, or Conv's B) moves into the quantized form.
+//
+// Everything else keeps its float form: normalisations, softmax, gathers
+// (embeddings), scalar multiplications (the logit scale) and products of two
+// computed tensors such as attention scores. Subgraphs are left as they are.
 //
 // The result shares unchanged nodes and tensors with m, which is not
 // modified.
@@ -106,21 +110,17 @@ func (m *Model) QuantizeInt8(opts Int8Options) (*Model, *Int8Report, error) {
 	default:
 		return nil, nil, fmt.Errorf("onnxgraph: quantize: unknown form %v", opts.Form)
 	}
-	if opts.Form == Int8Standard && m.defaultOpset() < 11 {
-		return nil, nil, fmt.Errorf("onnxgraph: quantize: opset %d is older than DynamicQuantizeLinear (11)", m.defaultOpset())
+	if v := m.defaultOpset(); v < 11 {
+		return nil, nil, fmt.Errorf("onnxgraph: quantize: opset %d is older than DynamicQuantizeLinear (11)", v)
 	}
 	q := newQuantizer(m.Graph, opts)
 	plans := q.plan()
-	if len(q.report.Quantized) == 0 {
+	if len(plans) == 0 {
 		return nil, &q.report, fmt.Errorf("onnxgraph: quantize: %w", ErrNothingToQuantize)
 	}
-	g, err := q.rewrite(plans)
-	if err != nil {
-		return nil, nil, err
-	}
 	nm := *m
-	nm.Graph = g
-	if opts.Form == Int8Fused && !slices.ContainsFunc(m.OpsetImports, func(o OpsetID) bool { return o.Domain == msDomain }) {
+	nm.Graph = q.rewrite(plans)
+	if q.usesMS && !slices.ContainsFunc(m.OpsetImports, func(o OpsetID) bool { return o.Domain == msDomain }) {
 		nm.OpsetImports = append(slices.Clip(m.OpsetImports), OpsetID{Domain: msDomain, Version: 1})
 	}
 	return &nm, &q.report, nil
@@ -141,36 +141,40 @@ type quantizer struct {
 	opts   Int8Options
 	consts map[string]*Tensor // initializers and Constant outputs a run cannot change
 	uses   map[string]int     // readers of each value (nodes, subgraphs, graph outputs)
-	reader map[string]int     // the node index of a value's only reader
+	reader map[string]int     // the node index of a value's last reader
 	names  map[string]bool    // every name in use, for fresh ones
 	report Int8Report
+	usesMS bool   // a com.microsoft op was written
+	convZP string // the shared Conv weight zero point, once made
 
-	weights map[weightKey]quantWeight // one int8 copy per (weight, layout)
-	counted map[string]bool           // float weights counted in the report
+	weights map[weightKey]quantWeight // one quantized copy per (weight, layout)
 	newInit []*Tensor
 	dql     map[string][3]string // activation → its DynamicQuantizeLinear outputs
 }
 
 type weightKey struct {
 	name   string
+	conv   bool
 	transB bool
 	alpha  float32
 }
 
 type quantWeight struct{ q, scale string }
 
-// plan says how one MatMul or Gemm is rewritten.
+// plan says how one node is rewritten.
 type plan struct {
-	node      int     // index of the MatMul/Gemm
-	at        int     // index where the new nodes go (the bias Add when folded)
-	a, out    string  // activation in, value out
-	w         *Tensor // constant B
-	key       weightKey
-	bias      string  // a [N] float constant, or ""
-	biasScale float32 // Gemm's beta applied to bias (1 for an Add)
-	addC      string  // Gemm's C when it cannot be a [N] bias: added after
-	k, n      int64
-	dropped   []string // values no longer produced (MatMul output of a folded Add)
+	node    int    // index of the MatMul, Gemm or Conv
+	at      int    // index where the new nodes go (the bias Add when folded)
+	a, out  string // activation in, value out
+	w       *Tensor
+	key     weightKey
+	qw      quantWeight
+	bias    string  // a bias of N elements, or ""
+	scale   float32 // Gemm's beta for its C; 1 for other biases
+	addC    string  // Gemm's C when it cannot be a bias: added after
+	beta    float32
+	k, n    int64
+	dropped string // a value no longer produced (the output of a folded MatMul)
 }
 
 func newQuantizer(g *Graph, opts Int8Options) *quantizer {
@@ -181,7 +185,6 @@ func newQuantizer(g *Graph, opts Int8Options) *quantizer {
 		reader:  map[string]int{},
 		names:   map[string]bool{"": true},
 		weights: map[weightKey]quantWeight{},
-		counted: map[string]bool{},
 		dql:     map[string][3]string{},
 	}
 	inputs := map[string]bool{}
@@ -202,17 +205,16 @@ func newQuantizer(g *Graph, opts Int8Options) *quantizer {
 			q.names[o] = true
 		}
 		q.names[n.Name] = true
-		if n.OpType == "Constant" && n.Domain == "" && len(n.Outputs) == 1 {
-			if a := n.Attr("value"); a != nil && a.T != nil && len(n.Attributes) == 1 {
+		if n.OpType == "Constant" && isDefaultDomain(n) && len(n.Outputs) == 1 && len(n.Attributes) == 1 {
+			if a := n.Attributes[0]; a.Name == "value" && a.T != nil {
 				q.consts[n.Outputs[0]] = a.T
 			}
 		}
 		read := func(name string) {
-			if name == "" {
-				return
+			if name != "" {
+				q.uses[name]++
+				q.reader[name] = i
 			}
-			q.uses[name]++
-			q.reader[name] = i
 		}
 		for _, in := range n.Inputs {
 			read(in)
@@ -228,6 +230,8 @@ func newQuantizer(g *Graph, opts Int8Options) *quantizer {
 	}
 	return q
 }
+
+func isDefaultDomain(n *Node) bool { return n.Domain == "" || n.Domain == "ai.onnx" }
 
 func (q *quantizer) fresh(base string) string {
 	name := base
@@ -246,77 +250,82 @@ func nodeLabel(n *Node) string {
 }
 
 // maxWeightElements bounds a weight QuantizeInt8 will rewrite (2 GB of
-// float32, the protobuf limit), so dimensions cannot overflow.
+// float32, the protobuf limit), so dimension products cannot overflow.
 const maxWeightElements = 1 << 29
 
-// floatMatrix returns a constant as a finite float matrix, or why not.
-func (q *quantizer) floatMatrix(name string) (*Tensor, string) {
+// floatWeight decodes a constant float weight of the given rank range, or
+// says why it cannot be one.
+func (q *quantizer) floatWeight(name string, minRank, maxRank int) ([]float32, string) {
 	t := q.consts[name]
 	switch {
 	case t == nil:
-		return nil, "B is computed, not a constant"
+		return nil, "weight is computed, not a constant"
 	case t.DataType != TypeFloat:
-		return nil, fmt.Sprintf("B has data type %d, not float", t.DataType)
-	case len(t.Dims) != 2:
-		return nil, fmt.Sprintf("B has rank %d, not 2", len(t.Dims))
-	case t.Dims[0] <= 0 || t.Dims[1] <= 0:
-		return nil, "B is empty"
-	case t.Dims[0] > maxWeightElements/t.Dims[1]:
-		return nil, "B is too large"
+		return nil, fmt.Sprintf("weight has data type %d, not float", t.DataType)
+	case len(t.Dims) < minRank || len(t.Dims) > maxRank:
+		return nil, fmt.Sprintf("weight has rank %d", len(t.Dims))
 	}
-	at, ok := floatReader(t)
+	n := int64(1)
+	for _, d := range t.Dims {
+		if d <= 0 {
+			return nil, "weight is empty"
+		}
+		if d > maxWeightElements/n {
+			return nil, "weight is too large"
+		}
+		n *= d
+	}
+	vs, ok := floats(t)
 	if !ok {
-		return nil, "B's data does not match its shape"
+		return nil, "weight data does not match its shape"
 	}
-	for i := range t.NumElements() {
-		if isNotFinite(at(i)) {
-			return nil, "B holds a value that is not finite"
+	for _, v := range vs {
+		if isNotFinite(v) {
+			return nil, "weight holds a value that is not finite"
 		}
 	}
-	return t, ""
+	return vs, ""
 }
 
-// floatReader gives indexed access to a FLOAT tensor's elements without
-// decoding a copy of them; false when the data does not match the shape.
-func floatReader(t *Tensor) (func(int64) float32, bool) {
+// floats returns a FLOAT tensor's elements (a copy when stored raw); false
+// when the data does not match the shape.
+func floats(t *Tensor) ([]float32, bool) {
 	n := t.NumElements()
-	if t.RawData != nil {
-		if int64(len(t.RawData)) != 4*n {
-			return nil, false
-		}
-		return func(i int64) float32 {
-			return math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
-		}, true
+	if t.RawData == nil {
+		return t.FloatData, int64(len(t.FloatData)) == n
 	}
-	if int64(len(t.FloatData)) != n {
+	if n < 0 || int64(len(t.RawData)) != 4*n {
 		return nil, false
 	}
-	return func(i int64) float32 { return t.FloatData[i] }, true
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.RawData[4*i:]))
+	}
+	return out, true
 }
 
-// floatVector reads a constant float bias of n elements (shape [n], or a
-// single value to broadcast when scalarOK).
-func (q *quantizer) floatVector(name string, n int64, scalarOK bool) bool {
+// isBias reports a constant float vector of n finite elements, or, when
+// scalarOK, a single one to broadcast.
+func (q *quantizer) isBias(name string, n int64, scalarOK bool) bool {
 	t := q.consts[name]
 	if t == nil || t.DataType != TypeFloat {
 		return false
 	}
-	if _, ok := floatReader(t); !ok {
+	if !(len(t.Dims) == 1 && t.Dims[0] == n) && !(scalarOK && len(t.Dims) <= 2 && t.NumElements() == 1) {
 		return false
 	}
-	if len(t.Dims) == 1 && t.Dims[0] == n {
-		return true
-	}
-	return scalarOK && t.NumElements() == 1 && len(t.Dims) <= 2
+	vs, ok := floats(t)
+	return ok && !slices.ContainsFunc(vs, isNotFinite)
 }
+
+func isNotFinite(v float32) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
 
 func (q *quantizer) plan() []plan {
 	var plans []plan
 	for i, n := range q.g.Nodes {
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !isDefaultDomain(n) {
 			continue
 		}
-		op := Int8Op{Node: nodeLabel(n), OpType: n.OpType}
 		var p plan
 		var reason string
 		switch n.OpType {
@@ -324,15 +333,16 @@ func (q *quantizer) plan() []plan {
 			p, reason = q.planMatMul(i, n)
 		case "Gemm":
 			p, reason = q.planGemm(i, n)
+		case "Conv":
+			p, reason = q.planConv(i, n)
 		default:
 			continue
 		}
-		if p.w != nil {
-			op.Weight = p.w.Name
+		op := Int8Op{Node: nodeLabel(n), OpType: n.OpType, K: p.k, N: p.n, Reason: reason}
+		if len(n.Inputs) > 1 && q.consts[n.Inputs[1]] != nil {
+			op.Weight = n.Inputs[1]
 		}
-		op.K, op.N = p.k, p.n
 		if reason != "" {
-			op.Reason = reason
 			q.report.Float = append(q.report.Float, op)
 			continue
 		}
@@ -347,38 +357,12 @@ func (q *quantizer) planMatMul(i int, n *Node) (plan, string) {
 	if len(n.Inputs) != 2 || len(n.Outputs) != 1 || n.Inputs[0] == "" {
 		return plan{}, "malformed node"
 	}
-	w, why := q.floatMatrix(n.Inputs[1])
-	if w == nil {
-		return plan{}, why
+	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], key: weightKey{name: n.Inputs[1], alpha: 1}}
+	if why := q.quantizeMatrix(&p); why != "" {
+		return p, why
 	}
-	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], w: w,
-		key: weightKey{name: n.Inputs[1], alpha: 1}, k: w.Dims[0], n: w.Dims[1], biasScale: 1}
 	q.foldBias(&p)
 	return p, ""
-}
-
-// foldBias moves an Add of a [N] constant into the quantized op when that
-// Add is the MatMul's only reader.
-func (q *quantizer) foldBias(p *plan) {
-	if q.uses[p.out] != 1 {
-		return
-	}
-	j := q.reader[p.out]
-	add := q.g.Nodes[j]
-	if j <= p.node || add.OpType != "Add" || (add.Domain != "" && add.Domain != "ai.onnx") ||
-		len(add.Inputs) != 2 || len(add.Outputs) != 1 {
-		return
-	}
-	other := add.Inputs[0]
-	if other == p.out {
-		other = add.Inputs[1]
-	}
-	if other == p.out || !q.floatVector(other, p.n, false) {
-		return
-	}
-	p.bias, p.at = other, j
-	p.dropped = append(p.dropped, p.out)
-	p.out = add.Outputs[0]
 }
 
 func (q *quantizer) planGemm(i int, n *Node) (plan, string) {
@@ -404,17 +388,13 @@ func (q *quantizer) planGemm(i int, n *Node) (plan, string) {
 	if transA != 0 {
 		return plan{}, "transA is set"
 	}
-	w, why := q.floatMatrix(n.Inputs[1])
-	if w == nil {
-		return plan{}, why
-	}
 	if isNotFinite(alpha) || isNotFinite(beta) {
 		return plan{}, "alpha or beta is not finite"
 	}
-	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], w: w,
-		key: weightKey{name: n.Inputs[1], transB: transB != 0, alpha: alpha}, k: w.Dims[0], n: w.Dims[1], biasScale: beta}
-	if p.key.transB {
-		p.k, p.n = p.n, p.k
+	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], beta: beta,
+		key: weightKey{name: n.Inputs[1], transB: transB != 0, alpha: alpha}}
+	if why := q.quantizeMatrix(&p); why != "" {
+		return p, why
 	}
 	c := ""
 	if len(n.Inputs) == 3 {
@@ -422,135 +402,265 @@ func (q *quantizer) planGemm(i int, n *Node) (plan, string) {
 	}
 	switch {
 	case c == "" || beta == 0:
-		p.biasScale = 1
 		q.foldBias(&p)
-	case q.floatVector(c, p.n, true):
-		p.bias = c
+	case q.isBias(c, p.n, true):
+		p.bias, p.scale = c, beta
 	default:
 		p.addC = c
 	}
 	return p, ""
 }
 
-func isNotFinite(v float32) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
+func (q *quantizer) planConv(i int, n *Node) (plan, string) {
+	if len(n.Inputs) < 2 || len(n.Inputs) > 3 || len(n.Outputs) != 1 || n.Inputs[0] == "" {
+		return plan{}, "malformed node"
+	}
+	for _, a := range n.Attributes {
+		switch a.Name {
+		case "auto_pad", "dilations", "group", "kernel_shape", "pads", "strides":
+		default:
+			return plan{}, "unknown attribute " + a.Name
+		}
+	}
+	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], key: weightKey{name: n.Inputs[1], conv: true}}
+	if why := q.quantizeKernel(&p); why != "" {
+		return p, why
+	}
+	if len(n.Inputs) == 3 && n.Inputs[2] != "" {
+		if !q.isBias(n.Inputs[2], p.n, false) {
+			return p, "bias is not a constant vector"
+		}
+		p.bias, p.scale = n.Inputs[2], 1
+	}
+	return p, ""
+}
 
-// quantizeWeight returns the int8 weight [K, N] and the per-column scales
-// [N] for a plan, making them once per weight and layout.
-func (q *quantizer) quantizeWeight(p plan) (quantWeight, error) {
+// foldBias moves an Add of a constant [N] vector into the quantized op when
+// that Add is the only reader of the MatMul.
+func (q *quantizer) foldBias(p *plan) {
+	if q.uses[p.out] != 1 {
+		return
+	}
+	j := q.reader[p.out]
+	add := q.g.Nodes[j]
+	if j <= p.node || add.OpType != "Add" || !isDefaultDomain(add) || len(add.Inputs) != 2 || len(add.Outputs) != 1 {
+		return
+	}
+	other := add.Inputs[0]
+	if other == p.out {
+		other = add.Inputs[1]
+	}
+	if other == p.out || !q.isBias(other, p.n, false) {
+		return
+	}
+	p.bias, p.scale, p.at, p.dropped, p.out = other, 1, j, p.out, add.Outputs[0]
+}
+
+// quantizeMatrix makes (once per weight and layout) the int8 weight [K, N]
+// and its per-column scales [N] for a MatMul or Gemm.
+func (q *quantizer) quantizeMatrix(p *plan) string {
+	p.w = q.consts[p.key.name]
 	if qw, ok := q.weights[p.key]; ok {
-		return qw, nil
+		p.qw, p.k, p.n = qw, p.w.Dims[0], p.w.Dims[1]
+		if p.key.transB {
+			p.k, p.n = p.n, p.k
+		}
+		return ""
 	}
-	get, _ := floatReader(p.w) // checked by floatMatrix
-	k, n := p.k, p.n
-	at := func(r, c int64) float32 { return get(r*n + c) } // row r of K, column c of N
+	vs, why := q.floatWeight(p.key.name, 2, 2)
+	if why != "" {
+		return why
+	}
+	k, n := p.w.Dims[0], p.w.Dims[1]
 	if p.key.transB {
-		at = func(r, c int64) float32 { return get(c*k + r) }
+		k, n = n, k
+		t := make([]float32, len(vs))
+		for r := range k {
+			for c := range n {
+				t[r*n+c] = vs[c*k+r]
+			}
+		}
+		vs = t
 	}
-	qmax := float64(127)
+	p.k, p.n = k, n
+	qmax := 127.0
 	if q.opts.ReduceRange {
 		qmax = 63
 	}
 	alpha := float64(p.key.alpha)
-	scales := make([]float32, n)
-	for c := range n {
-		var amax float64
-		for r := range k {
-			amax = max(amax, math.Abs(float64(at(r, c))*alpha))
+	amax := make([]float64, n)
+	for r := range k {
+		for c, v := range vs[r*n : (r+1)*n] {
+			amax[c] = max(amax[c], math.Abs(float64(v)*alpha))
 		}
-		if math.IsInf(amax, 0) || amax > math.MaxFloat32 {
-			return quantWeight{}, fmt.Errorf("weight %q times alpha overflows float32", p.w.Name)
-		}
-		s := float32(amax / qmax)
-		if amax < 1e-30 {
-			s = 1 // a column of (near) zeros stays zero, without a denormal scale
-		}
-		scales[c] = s
+	}
+	scales, why := columnScales(amax, qmax)
+	if why != "" {
+		return why
 	}
 	raw := make([]byte, k*n)
 	for r := range k {
-		for c := range n {
-			v := math.RoundToEven(float64(at(r, c)) * alpha / float64(scales[c]))
-			raw[r*n+c] = byte(int8(max(-qmax, min(qmax, v))))
+		row := vs[r*n : (r+1)*n]
+		for c, v := range row {
+			raw[r*n+int64(c)] = byte(int8(quantize(float64(v)*alpha, scales[c], qmax)))
 		}
 	}
-	qw := quantWeight{q: q.fresh(p.w.Name + "_int8"), scale: q.fresh(p.w.Name + "_scale")}
-	q.newInit = append(q.newInit,
-		&Tensor{Name: qw.q, DataType: TypeInt8, Dims: []int64{k, n}, RawData: raw},
-		FloatTensor(qw.scale, []int64{n}, scales))
-	q.weights[p.key] = qw
-	q.report.Int8Bytes += k*n + 4*n
-	if !q.counted[p.key.name] {
-		q.counted[p.key.name] = true
-		q.report.FloatBytes += 4 * k * n
-	}
-	return qw, nil
+	p.qw = q.addWeight(p, &Tensor{DataType: TypeInt8, Dims: []int64{k, n}, RawData: raw}, scales, []int64{n})
+	return ""
 }
 
-// biasValue returns the name of a [N] bias, making a scaled or broadcast
-// copy when Gemm's beta or a one-element C asks for it.
-func (q *quantizer) biasValue(p plan) (string, error) {
+// quantizeKernel makes the uint8 weight (zero point 128) and per-channel
+// scales [C, 1, …] of a Conv: ONNX Runtime's ConvInteger takes uint8
+// weights with one zero point only.
+func (q *quantizer) quantizeKernel(p *plan) string {
+	p.w = q.consts[p.key.name]
+	if qw, ok := q.weights[p.key]; ok {
+		p.qw, p.n, p.k = qw, p.w.Dims[0], p.w.NumElements()/p.w.Dims[0]
+		return ""
+	}
+	vs, why := q.floatWeight(p.key.name, 3, 5)
+	if why != "" {
+		return why
+	}
+	n := p.w.Dims[0]
+	k := int64(len(vs)) / n
+	p.k, p.n = k, n
+	amax := make([]float64, n)
+	for c := range n {
+		for _, v := range vs[c*k : (c+1)*k] {
+			amax[c] = max(amax[c], math.Abs(float64(v)))
+		}
+	}
+	scales, why := columnScales(amax, 127)
+	if why != "" {
+		return why
+	}
+	raw := make([]byte, len(vs))
+	for i, v := range vs {
+		raw[i] = byte(quantize(float64(v), scales[int64(i)/k], 127) + 128)
+	}
+	scaleDims := channelDims(n, len(p.w.Dims))
+	p.qw = q.addWeight(p, &Tensor{DataType: TypeUint8, Dims: slices.Clone(p.w.Dims), RawData: raw}, scales, scaleDims)
+	return ""
+}
+
+// channelDims is [n, 1, …] shaped to broadcast over a Conv's output
+// [batch, n, spatial…] for a weight of the given rank [n, in, spatial…].
+func channelDims(n int64, weightRank int) []int64 {
+	dims := make([]int64, weightRank-1)
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[0] = n
+	return dims
+}
+
+// columnScales maps each column's largest magnitude to qmax.
+func columnScales(amax []float64, qmax float64) ([]float32, string) {
+	scales := make([]float32, len(amax))
+	for c, a := range amax {
+		switch {
+		case a > math.MaxFloat32:
+			return nil, "weight times alpha overflows float32"
+		case a < 1e-30:
+			scales[c] = 1 // a column of (near) zeros stays zero, without a denormal scale
+		default:
+			scales[c] = float32(a / qmax)
+		}
+	}
+	return scales, ""
+}
+
+func quantize(v float64, scale float32, qmax float64) float64 {
+	return max(-qmax, min(qmax, math.RoundToEven(v/float64(scale))))
+}
+
+func (q *quantizer) addWeight(p *plan, w *Tensor, scales []float32, scaleDims []int64) quantWeight {
+	suffix := "_int8"
+	if p.key.conv {
+		suffix = "_uint8"
+	}
+	qw := quantWeight{q: q.fresh(p.key.name + suffix), scale: q.fresh(p.key.name + "_scale")}
+	w.Name = qw.q
+	q.newInit = append(q.newInit, w, FloatTensor(qw.scale, scaleDims, scales))
+	q.weights[p.key] = qw
+	q.report.FloatBytes += 4 * int64(len(w.RawData))
+	q.report.Int8Bytes += int64(len(w.RawData)) + 4*int64(len(scales))
+	return qw
+}
+
+// biasValue returns the name of the bias to add: the constant itself, or a
+// copy scaled by Gemm's beta, broadcast from one element or shaped [C, 1, …]
+// for a Conv.
+func (q *quantizer) biasValue(p plan, rank int) string {
 	t := q.consts[p.bias]
-	if p.biasScale == 1 && len(t.Dims) == 1 && t.Dims[0] == p.n {
-		return p.bias, nil
+	if p.scale == 1 && len(t.Dims) == 1 && t.Dims[0] == p.n && !p.key.conv {
+		return p.bias
 	}
-	vs, err := t.Float32s()
-	if err != nil {
-		return "", err
-	}
+	vs, _ := floats(t) // checked by isBias
 	out := make([]float32, p.n)
 	for i := range out {
-		out[i] = vs[min(int64(i), int64(len(vs)-1))] * p.biasScale
+		out[i] = vs[min(i, len(vs)-1)] * p.scale
+	}
+	dims := []int64{p.n}
+	if p.key.conv {
+		dims = channelDims(p.n, rank)
 	}
 	name := q.fresh(p.bias + "_bias")
-	q.newInit = append(q.newInit, FloatTensor(name, []int64{p.n}, out))
-	return name, nil
+	q.newInit = append(q.newInit, FloatTensor(name, dims, out))
+	return name
+}
+
+// quantizedInput returns the DynamicQuantizeLinear outputs of an
+// activation, and the node making them the first time it is asked for.
+func (q *quantizer) quantizedInput(a, prefix string) ([3]string, []*Node) {
+	if aq, ok := q.dql[a]; ok {
+		return aq, nil
+	}
+	aq := [3]string{q.fresh(prefix + "/a_quantized"), q.fresh(prefix + "/a_scale"), q.fresh(prefix + "/a_zero_point")}
+	q.dql[a] = aq
+	return aq, []*Node{{Name: q.fresh(prefix + "/DynamicQuantizeLinear"), OpType: "DynamicQuantizeLinear", Inputs: []string{a}, Outputs: aq[:]}}
 }
 
 // emit returns the nodes that replace one plan.
-func (q *quantizer) emit(p plan, orig *Node) ([]*Node, error) {
-	qw, err := q.quantizeWeight(p)
-	if err != nil {
-		return nil, err
-	}
-	bias := ""
-	if p.bias != "" {
-		if bias, err = q.biasValue(p); err != nil {
-			return nil, err
-		}
-	}
+func (q *quantizer) emit(p plan, orig *Node) []*Node {
 	name := orig.Name
 	if name == "" {
 		name = q.fresh(p.out + "_int8")
 	}
 	sub := func(suffix string) string { return q.fresh(name + "/" + suffix) }
+	bias := ""
+	if p.bias != "" {
+		bias = q.biasValue(p, len(p.w.Dims))
+	}
 	out := p.out
 	if p.addC != "" {
 		out = sub("product")
 	}
 	var nodes []*Node
-	switch q.opts.Form {
-	case Int8Fused:
-		in := []string{p.a, qw.q, qw.scale}
+	if q.opts.Form == Int8Fused && !p.key.conv {
+		q.usesMS = true
+		in := []string{p.a, p.qw.q, p.qw.scale}
 		if bias != "" {
 			in = append(in, "", bias)
 		}
 		nodes = append(nodes, &Node{Name: name, OpType: "DynamicQuantizeMatMul", Domain: msDomain, Inputs: in, Outputs: []string{out}})
-	case Int8Standard:
-		aq, ok := q.dql[p.a]
-		if !ok {
-			aq = [3]string{sub("a_quantized"), sub("a_scale"), sub("a_zero_point")}
-			q.dql[p.a] = aq
-			nodes = append(nodes, &Node{Name: sub("DynamicQuantizeLinear"), OpType: "DynamicQuantizeLinear", Inputs: []string{p.a}, Outputs: aq[:]})
-		}
-		i32, f, scale := sub("int32"), sub("float"), sub("scale")
-		scaled := out
+	} else {
+		aq, dql := q.quantizedInput(p.a, name)
+		nodes = append(nodes, dql...)
+		i32, f, scale, scaled := sub("int32"), sub("float"), sub("scale"), out
 		if bias != "" {
 			scaled = sub("scaled")
 		}
-		nodes = append(nodes,
-			&Node{Name: name, OpType: "MatMulInteger", Inputs: []string{aq[0], qw.q, aq[2]}, Outputs: []string{i32}},
+		integer := &Node{Name: name, OpType: "MatMulInteger", Inputs: []string{aq[0], p.qw.q, aq[2]}, Outputs: []string{i32}}
+		if p.key.conv {
+			integer.OpType = "ConvInteger"
+			integer.Inputs = append(integer.Inputs, q.convZeroPoint())
+			integer.Attributes = orig.Attributes
+		}
+		nodes = append(nodes, integer,
 			&Node{Name: sub("Cast"), OpType: "Cast", Inputs: []string{i32}, Outputs: []string{f}, Attributes: []*Attribute{IntAttr("to", int64(TypeFloat))}},
-			&Node{Name: sub("MulScales"), OpType: "Mul", Inputs: []string{aq[1], qw.scale}, Outputs: []string{scale}},
+			&Node{Name: sub("MulScales"), OpType: "Mul", Inputs: []string{aq[1], p.qw.scale}, Outputs: []string{scale}},
 			&Node{Name: sub("Mul"), OpType: "Mul", Inputs: []string{f, scale}, Outputs: []string{scaled}})
 		if bias != "" {
 			nodes = append(nodes, &Node{Name: sub("AddBias"), OpType: "Add", Inputs: []string{scaled, bias}, Outputs: []string{out}})
@@ -558,47 +668,49 @@ func (q *quantizer) emit(p plan, orig *Node) ([]*Node, error) {
 	}
 	if p.addC != "" {
 		c := p.addC
-		if p.biasScale != 1 {
+		if p.beta != 1 {
 			beta := q.fresh(name + "/beta")
-			q.newInit = append(q.newInit, FloatTensor(beta, nil, []float32{p.biasScale}))
+			q.newInit = append(q.newInit, FloatTensor(beta, nil, []float32{p.beta}))
 			c = sub("scaled_c")
 			nodes = append(nodes, &Node{Name: sub("MulBeta"), OpType: "Mul", Inputs: []string{p.addC, beta}, Outputs: []string{c}})
 		}
 		nodes = append(nodes, &Node{Name: sub("AddC"), OpType: "Add", Inputs: []string{out, c}, Outputs: []string{p.out}})
 	}
-	return nodes, nil
+	return nodes
 }
 
-func (q *quantizer) rewrite(plans []plan) (*Graph, error) {
-	g := q.g
-	byNode := map[int]int{} // node index → plan, for the node that goes
-	byAt := map[int]int{}   // node index → plan, emitted there
-	for i, p := range plans {
-		byNode[p.node] = i
-		byAt[p.at] = i
+// convZeroPoint is the uint8 scalar 128 all Conv weights share.
+func (q *quantizer) convZeroPoint() string {
+	if q.convZP == "" {
+		q.convZP = q.fresh("conv_weight_zero_point")
+		q.newInit = append(q.newInit, &Tensor{Name: q.convZP, DataType: TypeUint8, RawData: []byte{128}})
 	}
+	return q.convZP
+}
+
+func (q *quantizer) rewrite(plans []plan) *Graph {
+	g := q.g
+	removed := map[int]bool{} // node indexes that go
+	at := map[int]int{}       // node index → plan emitted there
 	dropped := map[string]bool{}
+	for i, p := range plans {
+		removed[p.node], removed[p.at] = true, true
+		at[p.at] = i
+		if p.dropped != "" {
+			dropped[p.dropped] = true
+		}
+	}
 	var nodes []*Node
 	for i, n := range g.Nodes {
-		if pi, ok := byAt[i]; ok {
+		if pi, ok := at[i]; ok {
 			p := plans[pi]
-			emitted, err := q.emit(p, g.Nodes[p.node])
-			if err != nil {
-				return nil, fmt.Errorf("onnxgraph: quantize %s: %w", nodeLabel(g.Nodes[p.node]), err)
-			}
-			nodes = append(nodes, emitted...)
-			for _, d := range p.dropped {
-				dropped[d] = true
-			}
-			continue
+			nodes = append(nodes, q.emit(p, g.Nodes[p.node])...)
+		} else if !removed[i] {
+			nodes = append(nodes, n)
 		}
-		if _, ok := byNode[i]; ok {
-			continue // folded: emitted at its Add
-		}
-		nodes = append(nodes, n)
 	}
 
-	// Float weights (and Constant nodes) nobody reads any more go.
+	// Float weights (and their Constant nodes) nobody reads any more go.
 	read := map[string]bool{}
 	for _, n := range nodes {
 		for _, in := range n.Inputs {
@@ -633,5 +745,5 @@ func (q *quantizer) rewrite(plans []plan) (*Graph, error) {
 	}
 	ng.Initializers = append(ng.Initializers, q.newInit...)
 	ng.ValueInfo = slices.DeleteFunc(slices.Clone(g.ValueInfo), func(v *Value) bool { return dropped[v.Name] || gone(v.Name) })
-	return &ng, nil
+	return &ng
 }
