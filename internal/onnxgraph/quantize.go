@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Int8Recipe versions the int8 derivation. Derived graphs are cached by the
@@ -253,38 +255,32 @@ func nodeLabel(n *Node) string {
 // float32, the protobuf limit), so dimension products cannot overflow.
 const maxWeightElements = 1 << 29
 
-// floatWeight decodes a constant float weight of the given rank range, or
-// says why it cannot be one.
-func (q *quantizer) floatWeight(name string, minRank, maxRank int) ([]float32, string) {
+// checkWeight says why a constant cannot be a float weight of the given
+// rank range, or returns "" (its values are checked when quantized).
+func (q *quantizer) checkWeight(name string, minRank, maxRank int) string {
 	t := q.consts[name]
 	switch {
 	case t == nil:
-		return nil, "weight is computed, not a constant"
+		return "weight is computed, not a constant"
 	case t.DataType != TypeFloat:
-		return nil, fmt.Sprintf("weight has data type %d, not float", t.DataType)
+		return fmt.Sprintf("weight has data type %d, not float", t.DataType)
 	case len(t.Dims) < minRank || len(t.Dims) > maxRank:
-		return nil, fmt.Sprintf("weight has rank %d", len(t.Dims))
+		return fmt.Sprintf("weight has rank %d", len(t.Dims))
 	}
 	n := int64(1)
 	for _, d := range t.Dims {
 		if d <= 0 {
-			return nil, "weight is empty"
+			return "weight is empty"
 		}
 		if d > maxWeightElements/n {
-			return nil, "weight is too large"
+			return "weight is too large"
 		}
 		n *= d
 	}
-	vs, ok := floats(t)
-	if !ok {
-		return nil, "weight data does not match its shape"
+	if (t.RawData != nil && int64(len(t.RawData)) != 4*n) || (t.RawData == nil && int64(len(t.FloatData)) != n) {
+		return "weight data does not match its shape"
 	}
-	for _, v := range vs {
-		if isNotFinite(v) {
-			return nil, "weight holds a value that is not finite"
-		}
-	}
-	return vs, ""
+	return ""
 }
 
 // floats returns a FLOAT tensor's elements (a copy when stored raw); false
@@ -350,7 +346,7 @@ func (q *quantizer) plan() []plan {
 		q.report.Quantized = append(q.report.Quantized, op)
 		plans = append(plans, p)
 	}
-	return plans
+	return q.quantizeWeights(plans)
 }
 
 func (q *quantizer) planMatMul(i int, n *Node) (plan, string) {
@@ -358,7 +354,7 @@ func (q *quantizer) planMatMul(i int, n *Node) (plan, string) {
 		return plan{}, "malformed node"
 	}
 	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], key: weightKey{name: n.Inputs[1], alpha: 1}}
-	if why := q.quantizeMatrix(&p); why != "" {
+	if why := q.matrixShape(&p); why != "" {
 		return p, why
 	}
 	q.foldBias(&p)
@@ -393,7 +389,7 @@ func (q *quantizer) planGemm(i int, n *Node) (plan, string) {
 	}
 	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], beta: beta,
 		key: weightKey{name: n.Inputs[1], transB: transB != 0, alpha: alpha}}
-	if why := q.quantizeMatrix(&p); why != "" {
+	if why := q.matrixShape(&p); why != "" {
 		return p, why
 	}
 	c := ""
@@ -423,9 +419,12 @@ func (q *quantizer) planConv(i int, n *Node) (plan, string) {
 		}
 	}
 	p := plan{node: i, at: i, a: n.Inputs[0], out: n.Outputs[0], key: weightKey{name: n.Inputs[1], conv: true}}
-	if why := q.quantizeKernel(&p); why != "" {
+	if why := q.checkWeight(p.key.name, 3, 5); why != "" {
 		return p, why
 	}
+	p.w = q.consts[p.key.name]
+	p.n = p.w.Dims[0]
+	p.k = p.w.NumElements() / p.n
 	if len(n.Inputs) == 3 && n.Inputs[2] != "" {
 		if !q.isBias(n.Inputs[2], p.n, false) {
 			return p, "bias is not a constant vector"
@@ -433,6 +432,19 @@ func (q *quantizer) planConv(i int, n *Node) (plan, string) {
 		p.bias, p.scale = n.Inputs[2], 1
 	}
 	return p, ""
+}
+
+// matrixShape checks a MatMul's or Gemm's weight and sets K and N.
+func (q *quantizer) matrixShape(p *plan) string {
+	if why := q.checkWeight(p.key.name, 2, 2); why != "" {
+		return why
+	}
+	p.w = q.consts[p.key.name]
+	p.k, p.n = p.w.Dims[0], p.w.Dims[1]
+	if p.key.transB {
+		p.k, p.n = p.n, p.k
+	}
+	return ""
 }
 
 // foldBias moves an Add of a constant [N] vector into the quantized op when
@@ -456,23 +468,80 @@ func (q *quantizer) foldBias(p *plan) {
 	p.bias, p.scale, p.at, p.dropped, p.out = other, 1, j, p.out, add.Outputs[0]
 }
 
-// quantizeMatrix makes (once per weight and layout) the int8 weight [K, N]
-// and its per-column scales [N] for a MatMul or Gemm.
-func (q *quantizer) quantizeMatrix(p *plan) string {
-	p.w = q.consts[p.key.name]
-	if qw, ok := q.weights[p.key]; ok {
-		p.qw, p.k, p.n = qw, p.w.Dims[0], p.w.Dims[1]
-		if p.key.transB {
-			p.k, p.n = p.n, p.k
+// quantized is a weight in 8 bits with its scales, or why it cannot be.
+type quantized struct {
+	w         *Tensor // unnamed until the rewrite names it
+	scales    []float32
+	scaleDims []int64
+	why       string
+}
+
+// quantizeWeights quantizes the distinct weights of the plans on all cores
+// and drops the plans whose weight turned out unfit (a value that is not
+// finite), reporting those nodes float. Names are given later, in plan
+// order, so the output does not depend on scheduling.
+func (q *quantizer) quantizeWeights(plans []plan) []plan {
+	jobs := map[weightKey]*Tensor{}
+	var keys []weightKey
+	for _, p := range plans {
+		if _, ok := jobs[p.key]; !ok {
+			jobs[p.key] = p.w
+			keys = append(keys, p.key)
 		}
-		return ""
 	}
-	vs, why := q.floatWeight(p.key.name, 2, 2)
-	if why != "" {
-		return why
+	results := make([]quantized, len(keys))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i] = quantizeWeight(keys[i], jobs[keys[i]], q.opts.ReduceRange)
+			}
+		}()
 	}
-	k, n := p.w.Dims[0], p.w.Dims[1]
-	if p.key.transB {
+	for i := range keys {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	done := map[weightKey]*quantized{}
+	for i, k := range keys {
+		done[k] = &results[i]
+	}
+
+	kept := plans[:0]
+	report := q.report.Quantized[:0]
+	for i, p := range plans {
+		r := done[p.key]
+		if r.why != "" {
+			op := q.report.Quantized[i]
+			op.Reason, op.Bias = r.why, false
+			q.report.Float = append(q.report.Float, op)
+			continue
+		}
+		p.qw = q.addWeight(p.key, r)
+		kept, report = append(kept, p), append(report, q.report.Quantized[i])
+	}
+	q.report.Quantized = report
+	return kept
+}
+
+// quantizeWeight makes the 8-bit form of one weight: for a MatMul or Gemm
+// int8 [K, N] with per-column scales [N]; for a Conv uint8 (zero point
+// 128, as ONNX Runtime's ConvInteger takes one zero point only) with
+// per-channel scales [C, 1, …].
+func quantizeWeight(key weightKey, w *Tensor, reduceRange bool) quantized {
+	vs, _ := floats(w) // shape checked by checkWeight
+	if slices.ContainsFunc(vs, isNotFinite) {
+		return quantized{why: "weight holds a value that is not finite"}
+	}
+	if key.conv {
+		return quantizeKernel(w, vs)
+	}
+	k, n := w.Dims[0], w.Dims[1]
+	if key.transB {
 		k, n = n, k
 		t := make([]float32, len(vs))
 		for r := range k {
@@ -482,12 +551,11 @@ func (q *quantizer) quantizeMatrix(p *plan) string {
 		}
 		vs = t
 	}
-	p.k, p.n = k, n
 	qmax := 127.0
-	if q.opts.ReduceRange {
+	if reduceRange {
 		qmax = 63
 	}
-	alpha := float64(p.key.alpha)
+	alpha := float64(key.alpha)
 	amax := make([]float64, n)
 	for r := range k {
 		for c, v := range vs[r*n : (r+1)*n] {
@@ -496,35 +564,20 @@ func (q *quantizer) quantizeMatrix(p *plan) string {
 	}
 	scales, why := columnScales(amax, qmax)
 	if why != "" {
-		return why
+		return quantized{why: why}
 	}
 	raw := make([]byte, k*n)
 	for r := range k {
-		row := vs[r*n : (r+1)*n]
-		for c, v := range row {
+		for c, v := range vs[r*n : (r+1)*n] {
 			raw[r*n+int64(c)] = byte(int8(quantize(float64(v)*alpha, scales[c], qmax)))
 		}
 	}
-	p.qw = q.addWeight(p, &Tensor{DataType: TypeInt8, Dims: []int64{k, n}, RawData: raw}, scales, []int64{n})
-	return ""
+	return quantized{w: &Tensor{DataType: TypeInt8, Dims: []int64{k, n}, RawData: raw}, scales: scales, scaleDims: []int64{n}}
 }
 
-// quantizeKernel makes the uint8 weight (zero point 128) and per-channel
-// scales [C, 1, …] of a Conv: ONNX Runtime's ConvInteger takes uint8
-// weights with one zero point only.
-func (q *quantizer) quantizeKernel(p *plan) string {
-	p.w = q.consts[p.key.name]
-	if qw, ok := q.weights[p.key]; ok {
-		p.qw, p.n, p.k = qw, p.w.Dims[0], p.w.NumElements()/p.w.Dims[0]
-		return ""
-	}
-	vs, why := q.floatWeight(p.key.name, 3, 5)
-	if why != "" {
-		return why
-	}
-	n := p.w.Dims[0]
+func quantizeKernel(w *Tensor, vs []float32) quantized {
+	n := w.Dims[0]
 	k := int64(len(vs)) / n
-	p.k, p.n = k, n
 	amax := make([]float64, n)
 	for c := range n {
 		for _, v := range vs[c*k : (c+1)*k] {
@@ -533,15 +586,14 @@ func (q *quantizer) quantizeKernel(p *plan) string {
 	}
 	scales, why := columnScales(amax, 127)
 	if why != "" {
-		return why
+		return quantized{why: why}
 	}
 	raw := make([]byte, len(vs))
 	for i, v := range vs {
 		raw[i] = byte(quantize(float64(v), scales[int64(i)/k], 127) + 128)
 	}
-	scaleDims := channelDims(n, len(p.w.Dims))
-	p.qw = q.addWeight(p, &Tensor{DataType: TypeUint8, Dims: slices.Clone(p.w.Dims), RawData: raw}, scales, scaleDims)
-	return ""
+	return quantized{w: &Tensor{DataType: TypeUint8, Dims: slices.Clone(w.Dims), RawData: raw},
+		scales: scales, scaleDims: channelDims(n, len(w.Dims))}
 }
 
 // channelDims is [n, 1, …] shaped to broadcast over a Conv's output
@@ -575,17 +627,22 @@ func quantize(v float64, scale float32, qmax float64) float64 {
 	return max(-qmax, min(qmax, math.RoundToEven(v/float64(scale))))
 }
 
-func (q *quantizer) addWeight(p *plan, w *Tensor, scales []float32, scaleDims []int64) quantWeight {
+// addWeight names a quantized weight and its scales (once per weight and
+// layout) and adds them to the graph.
+func (q *quantizer) addWeight(key weightKey, r *quantized) quantWeight {
+	if qw, ok := q.weights[key]; ok {
+		return qw
+	}
 	suffix := "_int8"
-	if p.key.conv {
+	if key.conv {
 		suffix = "_uint8"
 	}
-	qw := quantWeight{q: q.fresh(p.key.name + suffix), scale: q.fresh(p.key.name + "_scale")}
-	w.Name = qw.q
-	q.newInit = append(q.newInit, w, FloatTensor(qw.scale, scaleDims, scales))
-	q.weights[p.key] = qw
-	q.report.FloatBytes += 4 * int64(len(w.RawData))
-	q.report.Int8Bytes += int64(len(w.RawData)) + 4*int64(len(scales))
+	qw := quantWeight{q: q.fresh(key.name + suffix), scale: q.fresh(key.name + "_scale")}
+	r.w.Name = qw.q
+	q.newInit = append(q.newInit, r.w, FloatTensor(qw.scale, r.scaleDims, r.scales))
+	q.weights[key] = qw
+	q.report.FloatBytes += 4 * int64(len(r.w.RawData))
+	q.report.Int8Bytes += int64(len(r.w.RawData)) + 4*int64(len(r.scales))
 	return qw
 }
 
