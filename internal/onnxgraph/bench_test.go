@@ -135,6 +135,7 @@ func median(ts []time.Duration) time.Duration {
 // Goal (issue 12): model-only vision throughput at batch 8, int8 ≥ 2.0×
 // fp32, i.e. int8/fp32 ≤ 0.5.
 func BenchmarkInt8VisionBatch8(b *testing.B) {
+	testutil.InitORT(b)
 	px := make([]float32, 8*3*224*224)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range px {
@@ -150,6 +151,7 @@ func BenchmarkInt8VisionBatch8(b *testing.B) {
 
 // Goal (issue 12): one unpadded text query, int8 ≤ 0.5× fp32 latency.
 func BenchmarkInt8TextQuery(b *testing.B) {
+	testutil.InitORT(b)
 	ids := []int64{synth.StartToken, 320, 1125, 539, 320, 736, 2595, synth.EndToken} // "a photo of a red dress"
 	mask := []int64{1, 1, 1, 1, 1, 1, 1, 1}
 	tIDs, err := onnx.NewTensor(onnx.NewShape(1, 8), ids)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,18 +190,39 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			node("Gemm", []string{"x", "wc", "c"}, "y", onnxgraph.IntAttr("transB", 1), onnxgraph.FloatAttr("beta", 0.5))},
 			onnxgraph.FloatTensor("c", nil, []float32{3}))),
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzParse")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range seeds {
-		if _, err := onnxgraph.Parse(data); err != nil {
-			t.Fatalf("seed %s does not parse: %v", name, err)
-		}
-		body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n"
-		if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(body), 0o644); err != nil {
+	for _, target := range []string{"FuzzParse", "FuzzReadSignature"} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s: %d bytes", name, len(data))
+		for name, data := range seeds {
+			if _, err := onnxgraph.Parse(data); err != nil {
+				t.Fatalf("seed %s does not parse: %v", name, err)
+			}
+			body := "go test fuzz v1\n[]byte(" + strconv.Quote(string(data)) + ")\n"
+			if err := os.WriteFile(filepath.Join(dir, "seed-"+name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d bytes", name, len(data))
+		}
 	}
+}
+
+// FuzzReadSignature checks the header-only reader against the full parser
+// on the same seeds: where Parse accepts a model, ReadSignature must give
+// the same inputs and outputs.
+func FuzzReadSignature(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, out, err := onnxgraph.ReadSignature(bytes.NewReader(data), int64(len(data)))
+		m, perr := onnxgraph.Parse(data)
+		if perr != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Parse accepts the model, ReadSignature fails: %v", err)
+		}
+		if !reflect.DeepEqual(in, m.Inputs()) || !reflect.DeepEqual(out, m.Outputs()) {
+			t.Fatalf("signature %v → %v, Parse gives %v → %v", in, out, m.Inputs(), m.Outputs())
+		}
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	onnx "github.com/yalue/onnxruntime_go"
@@ -26,14 +27,15 @@ func main() {
 	vision := flag.String("vision", "", "cut vision graph (pixel_values → image_embeds); empty skips the image")
 	text := flag.String("text", "", "cut text graph (input_ids[, attention_mask] → text_embeds); empty skips the text")
 	threads := flag.Int("threads", runtime.NumCPU(), "intra-op threads, as given to fashionclip")
+	textInputs := flag.String("text-inputs", "input_ids,attention_mask", "the text graph's inputs (transformers.js text graphs take input_ids only)")
 	flag.Parse()
-	if err := run(*lib, *vision, *text, *threads); err != nil {
+	if err := run(*lib, *vision, *text, strings.Split(*textInputs, ","), *threads); err != nil {
 		fmt.Fprintln(os.Stderr, "naivefloor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(lib, vision, text string, threads int) error {
+func run(lib, vision, text string, textInputs []string, threads int) error {
 	if lib == "" || (vision == "" && text == "") {
 		return fmt.Errorf("need -lib (or FASHIONCLIP_ORT_LIB) and at least one of -vision, -text")
 	}
@@ -51,7 +53,7 @@ func run(lib, vision, text string, threads int) error {
 			return err
 		}
 		defer in.Destroy()
-		if err := once(vision, threads, map[string]onnx.Value{"pixel_values": in}); err != nil {
+		if err := once(vision, threads, []string{"pixel_values"}, "image_embeds", map[string]onnx.Value{"pixel_values": in}); err != nil {
 			return fmt.Errorf("%s: %w", vision, err)
 		}
 	}
@@ -66,7 +68,7 @@ func run(lib, vision, text string, threads int) error {
 			return err
 		}
 		defer mask.Destroy()
-		if err := once(text, threads, map[string]onnx.Value{"input_ids": ids, "attention_mask": mask}); err != nil {
+		if err := once(text, threads, textInputs, "text_embeds", map[string]onnx.Value{"input_ids": ids, "attention_mask": mask}); err != nil {
 			return fmt.Errorf("%s: %w", text, err)
 		}
 	}
@@ -74,22 +76,18 @@ func run(lib, vision, text string, threads int) error {
 	return nil
 }
 
-// once creates a session over the graph at path and runs it once, feeding
-// the inputs the graph declares.
-func once(path string, threads int, feeds map[string]onnx.Value) error {
+// once creates a session over the graph at path and runs it once. The
+// input and output names are given, not asked of ONNX Runtime: its
+// GetInputOutputInfo builds (and drops) a whole session of its own.
+func once(path string, threads int, inputs []string, output string, feeds map[string]onnx.Value) error {
 	t := time.Now()
-	ins, outs, err := onnx.GetInputOutputInfo(path)
-	if err != nil {
-		return err
-	}
-	var names []string
 	var values []onnx.Value
-	for _, in := range ins {
-		v, ok := feeds[in.Name]
+	for _, name := range inputs {
+		v, ok := feeds[name]
 		if !ok {
-			return fmt.Errorf("unexpected input %q", in.Name)
+			return fmt.Errorf("no data for input %q", name)
 		}
-		names, values = append(names, in.Name), append(values, v)
+		values = append(values, v)
 	}
 	so, err := onnx.NewSessionOptions()
 	if err != nil {
@@ -99,7 +97,7 @@ func once(path string, threads int, feeds map[string]onnx.Value) error {
 	if err := so.SetIntraOpNumThreads(threads); err != nil {
 		return err
 	}
-	sess, err := onnx.NewDynamicAdvancedSession(path, names, []string{outs[0].Name}, so)
+	sess, err := onnx.NewDynamicAdvancedSession(path, inputs, []string{output}, so)
 	if err != nil {
 		return err
 	}
