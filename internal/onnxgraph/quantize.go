@@ -212,18 +212,10 @@ func newQuantizer(g *Graph, opts Int8Options) *quantizer {
 				q.consts[n.Outputs[0]] = a.T
 			}
 		}
-		read := func(name string) {
+		for _, name := range n.reads() {
 			if name != "" {
 				q.uses[name]++
 				q.reader[name] = i
-			}
-		}
-		for _, in := range n.Inputs {
-			read(in)
-		}
-		for _, sub := range n.subgraphs() {
-			for _, r := range sub.outerRefs() {
-				read(r)
 			}
 		}
 	}
@@ -770,13 +762,8 @@ func (q *quantizer) rewrite(plans []plan) *Graph {
 	// Float weights (and their Constant nodes) nobody reads any more go.
 	read := map[string]bool{}
 	for _, n := range nodes {
-		for _, in := range n.Inputs {
+		for _, in := range n.reads() {
 			read[in] = true
-		}
-		for _, sub := range n.subgraphs() {
-			for _, r := range sub.outerRefs() {
-				read[r] = true
-			}
 		}
 	}
 	for _, v := range g.Outputs {

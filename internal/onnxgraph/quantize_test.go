@@ -523,22 +523,7 @@ func TestQuantizeInt8Rewrites(t *testing.T) {
 					return
 				}
 				x := []testutil.ORTInput{{Name: "x", Shape: []int64{2, 3}, F32: []float32{0.5, -1, 2, 1.5, 0.25, -0.75}}}
-				want := testutil.RunONNX(t, mustMarshal(t, tc.m), x, "y")["y"]
-				got := testutil.RunONNX(t, mustMarshal(t, q), x, "y")["y"]
-				if !slices.Equal(got.Shape, want.Shape) {
-					t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
-				}
-				// 8-bit activations and weights: within a few percent of the
-				// output range.
-				var scale float64
-				for _, v := range want.Data {
-					scale = max(scale, math.Abs(float64(v)))
-				}
-				for i := range want.Data {
-					if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > 0.03*scale {
-						t.Errorf("y[%d] = %v, want %v", i, got.Data[i], want.Data[i])
-					}
-				}
+				closeOutputs(t, tc.m, q, x, 0.03)
 			})
 		}
 	}
@@ -582,20 +567,7 @@ func TestQuantizeInt8Conv(t *testing.T) {
 			if len(rep.Quantized) != 1 || rep.Quantized[0].Bias != tc.bias || rep.Quantized[0].N != 6 {
 				t.Fatalf("report %+v", rep.Quantized)
 			}
-			want := testutil.RunONNX(t, mustMarshal(t, tc.m), in, "y")["y"]
-			got := testutil.RunONNX(t, mustMarshal(t, q), in, "y")["y"]
-			if !slices.Equal(got.Shape, want.Shape) {
-				t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
-			}
-			var scale float64
-			for _, v := range want.Data {
-				scale = max(scale, math.Abs(float64(v)))
-			}
-			for i := range want.Data {
-				if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > 0.02*scale {
-					t.Fatalf("y[%d] = %v, want %v", i, got.Data[i], want.Data[i])
-				}
-			}
+			closeOutputs(t, tc.m, q, in, 0.02)
 		})
 	}
 	// A Conv by a computed kernel, or with a computed bias, stays float.
@@ -605,6 +577,27 @@ func TestQuantizeInt8Conv(t *testing.T) {
 	} {
 		if _, rep, err := m.QuantizeInt8(onnxgraph.Int8Options{}); !errors.Is(err, onnxgraph.ErrNothingToQuantize) || len(rep.Float) != 1 {
 			t.Errorf("error %v, report %+v: want the Conv left float", err, rep)
+		}
+	}
+}
+
+// closeOutputs runs a float graph and its derivation on the same input and
+// wants every element of y within frac of the output's largest magnitude:
+// what 8-bit activations and weights allow.
+func closeOutputs(t *testing.T, float, derived *onnxgraph.Model, in []testutil.ORTInput, frac float64) {
+	t.Helper()
+	want := testutil.RunONNX(t, mustMarshal(t, float), in, "y")["y"]
+	got := testutil.RunONNX(t, mustMarshal(t, derived), in, "y")["y"]
+	if !slices.Equal(got.Shape, want.Shape) {
+		t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	var scale float64
+	for _, v := range want.Data {
+		scale = max(scale, math.Abs(float64(v)))
+	}
+	for i := range want.Data {
+		if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > frac*scale {
+			t.Errorf("y[%d] = %v, want %v", i, got.Data[i], want.Data[i])
 		}
 	}
 }
