@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ValueInfo is a flat view of a graph input or output.
@@ -233,19 +234,24 @@ func (g *Graph) outerRefs() []string {
 		}
 	}
 	for _, n := range g.Nodes {
-		for _, in := range n.Inputs {
+		for _, in := range n.reads() {
 			use(in)
-		}
-		for _, sub := range n.subgraphs() {
-			for _, r := range sub.outerRefs() {
-				use(r)
-			}
 		}
 	}
 	for _, v := range g.Outputs {
 		use(v.Name)
 	}
 	return refs
+}
+
+// reads lists the values a node reads: its inputs, and what its subgraphs
+// take from enclosing scopes.
+func (n *Node) reads() []string {
+	out := n.Inputs
+	for _, sub := range n.subgraphs() {
+		out = append(slices.Clip(out), sub.outerRefs()...)
+	}
+	return out
 }
 
 func (n *Node) subgraphs() []*Graph {
@@ -313,11 +319,7 @@ func (m *Model) Prune(outputs []string) (*Model, error) {
 			continue
 		}
 		keep[i] = true
-		n := g.Nodes[i]
-		stack = append(stack, n.Inputs...)
-		for _, sub := range n.subgraphs() {
-			stack = append(stack, sub.outerRefs()...)
-		}
+		stack = append(stack, g.Nodes[i].reads()...)
 	}
 
 	ng := *g

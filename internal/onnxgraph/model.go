@@ -51,6 +51,14 @@ const (
 	AttrGraphs    AttrType = 10
 )
 
+// MaxSubgraphDepth bounds how deeply subgraphs (If branches, Loop and Scan
+// bodies) may nest. Real models nest a few levels; a hostile file nesting a
+// million would otherwise exhaust the reader's stack.
+const MaxSubgraphDepth = 64
+
+// ErrTooDeep reports subgraphs nested deeper than MaxSubgraphDepth.
+var ErrTooDeep = fmt.Errorf("subgraphs nested deeper than %d levels", MaxSubgraphDepth)
+
 // ErrExternalData reports a tensor whose bytes live in a separate file, the
 // layout used for models over the 2 GB protobuf limit.
 var ErrExternalData = errors.New("tensor data is stored in an external file (models over 2 GB); external data is not supported")
@@ -281,7 +289,7 @@ func parseModel(b []byte) (*Model, error) {
 		case f.num == 6 && f.typ == protowire.BytesType:
 			m.DocString = string(f.val)
 		case f.num == 7 && f.typ == protowire.BytesType:
-			g, err := parseGraph(f.val)
+			g, err := parseGraph(f.val, 0)
 			if err != nil {
 				return false, fmt.Errorf("graph: %w", err)
 			}
@@ -340,7 +348,12 @@ func parseEntry(b []byte) (StringEntry, error) {
 	return s, err
 }
 
-func parseGraph(b []byte) (*Graph, error) {
+// parseGraph decodes a GraphProto at the given subgraph depth (0 for the
+// main graph).
+func parseGraph(b []byte, depth int) (*Graph, error) {
+	if depth > MaxSubgraphDepth {
+		return nil, ErrTooDeep
+	}
 	g := &Graph{}
 	var err error
 	g.Unknown, err = walk(b, func(f *field) (bool, error) {
@@ -349,7 +362,10 @@ func parseGraph(b []byte) (*Graph, error) {
 		}
 		switch f.num {
 		case 1:
-			n, err := parseNode(f.val)
+			n, err := parseNode(f.val, depth)
+			if errors.Is(err, ErrTooDeep) {
+				return false, err // one message, not one per level
+			}
 			if err != nil {
 				return false, fmt.Errorf("node %d: %w", len(g.Nodes), err)
 			}
@@ -385,7 +401,7 @@ func parseGraph(b []byte) (*Graph, error) {
 	return g, err
 }
 
-func parseNode(b []byte) (*Node, error) {
+func parseNode(b []byte, depth int) (*Node, error) {
 	n := &Node{}
 	var err error
 	n.Unknown, err = walk(b, func(f *field) (bool, error) {
@@ -402,7 +418,10 @@ func parseNode(b []byte) (*Node, error) {
 		case 4:
 			n.OpType = string(f.val)
 		case 5:
-			a, err := parseAttribute(f.val)
+			a, err := parseAttribute(f.val, depth)
+			if errors.Is(err, ErrTooDeep) {
+				return false, err
+			}
 			if err != nil {
 				return false, fmt.Errorf("attribute: %w", err)
 			}
@@ -416,13 +435,13 @@ func parseNode(b []byte) (*Node, error) {
 		}
 		return true, nil
 	})
-	if err != nil && n.Name != "" {
+	if err != nil && n.Name != "" && !errors.Is(err, ErrTooDeep) {
 		err = fmt.Errorf("%q: %w", n.Name, err)
 	}
 	return n, err
 }
 
-func parseAttribute(b []byte) (*Attribute, error) {
+func parseAttribute(b []byte, depth int) (*Attribute, error) {
 	a := &Attribute{}
 	var err error
 	a.Unknown, err = walk(b, func(f *field) (bool, error) {
@@ -447,7 +466,10 @@ func parseAttribute(b []byte) (*Attribute, error) {
 				a.Tensors = append(a.Tensors, t)
 			}
 		case (f.num == 6 || f.num == 11) && bytesField:
-			g, err := parseGraph(f.val)
+			g, err := parseGraph(f.val, depth+1)
+			if errors.Is(err, ErrTooDeep) {
+				return false, err
+			}
 			if err != nil {
 				return false, fmt.Errorf("subgraph: %w", err)
 			}
@@ -477,7 +499,7 @@ func parseAttribute(b []byte) (*Attribute, error) {
 		}
 		return true, nil
 	})
-	if err != nil && a.Name != "" {
+	if err != nil && a.Name != "" && !errors.Is(err, ErrTooDeep) {
 		err = fmt.Errorf("%q: %w", a.Name, err)
 	}
 	return a, err
