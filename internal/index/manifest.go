@@ -102,7 +102,7 @@ func CheckModel(dir string, has, requested ModelInfo) error {
 		return nil
 	}
 	if !has.sameVariant(requested) && (has.Graph == requested.Graph || has.sameName(requested)) {
-		return &VariantMismatchError{Index: dir, IndexHas: has, Requested: requested}
+		return &VariantMismatchError{MismatchError{Index: dir, IndexHas: has, Requested: requested}}
 	}
 	return &MismatchError{Index: dir, IndexHas: has, Requested: requested}
 }
@@ -124,11 +124,7 @@ func (e *MismatchError) Error() string {
 // in another variant (fp32 and int8, or int8 of another recipe). Its
 // vectors are close but not equal to the requested variant's: writers
 // always refuse; a search may go on when its user says so.
-type VariantMismatchError struct {
-	Index     string
-	IndexHas  ModelInfo
-	Requested ModelInfo
-}
+type VariantMismatchError struct{ MismatchError }
 
 func (e *VariantMismatchError) Error() string {
 	return fmt.Sprintf("index %s was built with the %s variant of its model, not %s (%s, requested %s)",

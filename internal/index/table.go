@@ -143,9 +143,12 @@ func recoverParquet(err *error) {
 }
 
 // openTable parses the footer of a table held in data that should have
-// want rows.
-func openTable(data []byte, want int) (pf *parquet.File, err error) {
+// want rows, and checks the pages of column col (all columns when col < 0).
+func openTable(data []byte, want, col int) (pf *parquet.File, err error) {
 	defer recoverParquet(&err)
+	if err := checkParquetFooter(data); err != nil {
+		return nil, fmt.Errorf("malformed Parquet table: %w", err)
+	}
 	pf, err = parquet.OpenFile(bytes.NewReader(data), int64(len(data)), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
 		return nil, fmt.Errorf("not a readable Parquet table: %w", err)
@@ -162,6 +165,9 @@ func openTable(data []byte, want int) (pf *parquet.File, err error) {
 	}
 	if pf.NumRows() != int64(want) || n != int64(want) {
 		return nil, fmt.Errorf("has %d rows (%d in its row groups), the manifest says %d", pf.NumRows(), n, want)
+	}
+	if err := checkParquetPages(pf, data, want, col); err != nil {
+		return nil, fmt.Errorf("malformed Parquet table: %w", err)
 	}
 	return pf, nil
 }
@@ -191,7 +197,7 @@ func readTableFrom(path string, data []byte, p Pair) ([]tableRow, error) {
 }
 
 func decodeRows(data []byte, want int) (rows []tableRow, err error) {
-	pf, err := openTable(data, want)
+	pf, err := openTable(data, want, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -266,15 +272,12 @@ func checkRows(rows []tableRow, p Pair) error {
 // rows, page by page, without building rows: it is all Open needs and it
 // runs for every table.
 func readRowColumn(data []byte, want int) (out []int64, err error) {
-	pf, err := openTable(data, want)
+	leaf, _ := tableSchema.Lookup("row")
+	pf, err := openTable(data, want, leaf.ColumnIndex)
 	if err != nil {
 		return nil, err
 	}
 	defer recoverParquet(&err)
-	leaf, ok := pf.Schema().Lookup("row")
-	if !ok {
-		return nil, errors.New("no row column")
-	}
 	out = make([]int64, 0, want)
 	var vals []parquet.Value
 	for _, rg := range pf.RowGroups() {
