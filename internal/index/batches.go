@@ -47,7 +47,7 @@ func (ix *Index) EachBatch(o BatchOptions, fn func(*Batch) error) error {
 	var f32buf []float32
 	var f16buf []uint16
 	for ci, c := range ix.chunks {
-		rows, err := readTableFrom(c.table, c.tableData)
+		rows, err := readTableFrom(c.table, c.tableData, c.pair)
 		if err != nil {
 			return err
 		}

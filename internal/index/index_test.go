@@ -235,7 +235,7 @@ func TestWriterRefusals(t *testing.T) {
 		{"another model", func(t *testing.T, dir string) { mustClose(t, openW(t, dir, Options{})) },
 			Options{Model: other}, []string{"test/tiny@r1", "sha256:1111", "someone/else", "sha256:2222"}},
 		{"another dtype", func(t *testing.T, dir string) { mustClose(t, openW(t, dir, Options{})) },
-			Options{Model: testModel, DType: DTypeFloat16}, []string{"float32", "compact --dtype float16"}},
+			Options{Model: testModel, DType: DTypeFloat16}, []string{"holds float32 vectors, not float16"}},
 		{"a folder with other files", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, "holiday.jpg"), []byte("x"), 0o644)
 		}, Options{Model: testModel}, []string{"not empty", "holiday.jpg"}},
@@ -271,6 +271,15 @@ func TestWriterRefusals(t *testing.T) {
 		var me *MismatchError
 		if !errors.As(err, &me) || me.IndexHas != testModel || me.Requested != other {
 			t.Errorf("got %#v", err)
+		}
+	})
+	t.Run("dtype mismatch is typed and names no flag", func(t *testing.T) {
+		dir := t.TempDir()
+		mustClose(t, openW(t, dir, Options{}))
+		_, err := OpenWriter(dir, Options{Model: testModel, DType: DTypeFloat16})
+		var de *DTypeMismatchError
+		if !errors.As(err, &de) || de.Has != DTypeFloat32 || de.Want != DTypeFloat16 || strings.Contains(err.Error(), "--") {
+			t.Errorf("got %#v (%v)", err, err)
 		}
 	})
 	t.Run("dimension change", func(t *testing.T) {

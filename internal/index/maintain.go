@@ -108,10 +108,11 @@ func (s *pairSink) flush() error {
 	chunk, table := chunkFile(s.next), tableFile(s.next)
 	s.next++
 	s.written = append(s.written, chunk, table)
-	if _, err := writePair(s.dir, chunk, table, s.dtype, s.dim, s.items, s.vecs); err != nil {
+	p, _, err := writePair(s.dir, chunk, table, s.dtype, s.dim, s.items, s.vecs)
+	if err != nil {
 		return err
 	}
-	s.pairs = append(s.pairs, Pair{Chunk: chunk, Table: table, Rows: len(s.items), Items: len(s.items)})
+	s.pairs = append(s.pairs, p)
 	s.items, s.vecs = s.items[:0], s.vecs[:0]
 	return nil
 }
@@ -147,8 +148,12 @@ type MergeStats struct {
 }
 
 // Merge adds every live item of the inputs to the index at out (created
-// when absent). All must come from the same model. Merging the shard
-// indexes of a run gives the same items and vectors as the unsharded run.
+// when absent). All must come from the same model and variant. Merging the
+// shard indexes of a run gives the same items and vectors as the unsharded
+// run. Image paths are re-expressed for out: relative to its root for
+// files inside it, absolute otherwise, so the same file from inputs with
+// other roots is one item (relative paths of a version 1 input are taken
+// relative to the working folder, the rule they were written under).
 func Merge(out string, inputs []string, o MergeOptions) (MergeStats, error) {
 	var st MergeStats
 	if len(inputs) == 0 {
@@ -170,8 +175,8 @@ func Merge(out string, inputs []string, o MergeOptions) (MergeStats, error) {
 			return st, err
 		}
 		ixs = append(ixs, ix)
-		if first := ixs[0].man; !ix.man.Model.Same(first.Model) {
-			return st, &MismatchError{Index: in, IndexHas: ix.man.Model, Requested: first.Model}
+		if err := CheckModel(in, ix.man.Model, ixs[0].man.Model); err != nil {
+			return st, err
 		}
 		if d0, d := ixs[0].man.Dim, ix.man.Dim; d0 != 0 && d != 0 && d0 != d {
 			return st, fmt.Errorf("%s has %d dimensions, %s %d", in, d, inputs[0], d0)
@@ -190,6 +195,9 @@ func Merge(out string, inputs []string, o MergeOptions) (MergeStats, error) {
 	seen := map[string]bool{}
 	for _, ix := range ixs {
 		err := ix.Each(func(it Item, vec []float32) error {
+			if !it.IsText {
+				it.Path = w.ItemPath(ix.FilePath(it.Path))
+			}
 			k := it.Key()
 			if seen[k] {
 				st.Duplicates++
@@ -218,51 +226,39 @@ type Info struct {
 	// Bytes is the size of the committed files; GarbageBytes the part of
 	// the chunks taken by garbage rows.
 	Bytes, GarbageBytes int64
+	// Root is the absolute folder relative image paths start from (empty
+	// for a version 1 index: paths as given).
+	Root string
+	// Problems found in passing: missing, truncated or misshapen chunks,
+	// unreadable tables. Empty for a healthy index (Verify checks more).
+	Problems []Problem
 }
 
-// Stat reads an index's manifest and tables. Like Open, it starts over
-// when a writer replaces a table under it.
+// Stat reads an index's manifest and tables and checks each chunk's
+// header. A damaged file is listed in Info.Problems, not returned as an
+// error; the error is for a folder that is not a readable index. Like
+// Open, it starts over when a writer replaces a table under it.
 func Stat(dir string) (Info, error) {
 	var lastGen int64 = -1
 	for attempt := 0; ; attempt++ {
-		info, gen, err := stat(dir)
-		if err == nil || !errors.Is(err, os.ErrNotExist) || gen == lastGen || attempt >= 50 {
+		var info Info
+		m, err := ReadManifest(dir)
+		if err != nil {
 			return info, err
 		}
-		lastGen = gen
-	}
-}
-
-func stat(dir string) (Info, int64, error) {
-	var info Info
-	m, err := ReadManifest(dir)
-	if err != nil {
-		return info, -1, err
-	}
-	info.Manifest, info.Items, info.Garbage = *m, m.Items(), m.Garbage()
-	elem := int64(4)
-	if m.DType == DTypeFloat16 {
-		elem = 2
-	}
-	for _, p := range m.Chunks {
-		for _, f := range []string{p.Chunk, p.Table} {
-			if fi, err := os.Stat(filepath.Join(dir, f)); err == nil {
-				info.Bytes += fi.Size()
-			}
-		}
-		info.GarbageBytes += int64(p.Rows-p.Items) * int64(m.Dim) * elem
-		rows, err := readTable(filepath.Join(dir, p.Table))
+		paths, err := newPathRule(dir, m)
 		if err != nil {
-			return info, m.Generation, err
+			return info, err
 		}
-		for i := range rows {
-			if rows[i].Text != nil {
-				info.Texts++
-			}
+		info.Manifest, info.Items, info.Garbage, info.Root = *m, m.Items(), m.Garbage(), paths.root
+		for _, p := range m.Chunks {
+			info.GarbageBytes += int64(p.Rows-p.Items) * int64(m.Dim) * int64(m.elemSize())
 		}
+		in := inspect(dir, m, inspectOptions{})
+		info.Texts, info.Bytes, info.Problems = in.texts, in.bytes, in.problems
+		if !in.missing || m.Generation == lastGen || attempt >= 50 {
+			return info, nil
+		}
+		lastGen = m.Generation
 	}
-	if fi, err := os.Stat(filepath.Join(dir, manifestName)); err == nil {
-		info.Bytes += fi.Size()
-	}
-	return info, m.Generation, nil
 }

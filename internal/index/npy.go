@@ -2,6 +2,8 @@ package index
 
 import (
 	"fmt"
+	"io"
+	"path/filepath"
 
 	"github.com/fashionclip/fashionclip/pkg/npy"
 )
@@ -49,4 +51,50 @@ func parseNpyHeader(b []byte) (npyInfo, error) {
 	}
 	info.rows, info.dim, info.dataOffset = h.Shape[0], h.Shape[1], h.DataOffset
 	return info, nil
+}
+
+// checkChunk checks a chunk's header (at the start of head) against the
+// manifest and the file's size.
+func checkChunk(head []byte, size int64, man *Manifest, p Pair) (npyInfo, error) {
+	info, err := parseNpyHeader(head)
+	if err != nil {
+		return info, err
+	}
+	switch {
+	case info.dtype != man.DType:
+		return info, fmt.Errorf("holds %s, the manifest says %s", info.dtype, man.DType)
+	case info.dim != man.Dim:
+		return info, fmt.Errorf("has %d dimensions, the manifest says %d", info.dim, man.Dim)
+	case info.rows != p.Rows:
+		return info, fmt.Errorf("has %d rows, the manifest says %d", info.rows, p.Rows)
+	case info.dataOffset%4 != 0:
+		return info, fmt.Errorf("data is not aligned")
+	}
+	// rows ≤ maxChunkRows and dim ≤ maxDim: the product cannot overflow.
+	if want := int64(info.dataOffset) + int64(info.rows)*int64(info.dim)*int64(man.elemSize()); size != want {
+		return info, fmt.Errorf("is %d bytes, its header says %d (truncated or damaged)", size, want)
+	}
+	return info, nil
+}
+
+// maxChunkHeader bounds what is read to find a chunk's header (np.save
+// writes 128 bytes for a 2-D array).
+const maxChunkHeader = 64 << 10
+
+// statChunk checks the chunk file of p in dir without reading its data.
+func statChunk(dir string, man *Manifest, p Pair) error {
+	path := filepath.Join(dir, p.Chunk)
+	f, st, err := openRegular(path)
+	if err != nil {
+		return &CorruptError{File: path, Err: withoutPath(err)}
+	}
+	defer f.Close()
+	head := make([]byte, min(st.Size(), maxChunkHeader))
+	if _, err := io.ReadFull(f, head); err != nil {
+		return &CorruptError{File: path, Err: err}
+	}
+	if _, err := checkChunk(head, st.Size(), man, p); err != nil {
+		return &CorruptError{File: path, Err: err}
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 type Index struct {
 	dir    string
 	man    *Manifest
+	paths  pathRule
 	chunks []*chunk
 }
 
@@ -66,7 +67,11 @@ func Open(dir string) (*Index, error) {
 }
 
 func openManifest(dir string, man *Manifest) (*Index, error) {
-	ix := &Index{dir: dir, man: man}
+	paths, err := newPathRule(dir, man)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{dir: dir, man: man, paths: paths}
 	for _, p := range man.Chunks {
 		c, err := openChunk(dir, man, p)
 		if err != nil {
@@ -80,96 +85,54 @@ func openManifest(dir string, man *Manifest) (*Index, error) {
 
 func openChunk(dir string, man *Manifest, p Pair) (*chunk, error) {
 	c := &chunk{pair: p, table: filepath.Join(dir, p.Table)}
-	// Liveness first: the table is small and tells whether the pair is
-	// still there.
+	// The chunk first: its size bounds the row count the manifest claims,
+	// which sizes the liveness bitmap.
+	path := filepath.Join(dir, p.Chunk)
+	data, err := mapFile(path)
+	if err != nil {
+		return nil, &CorruptError{File: path, Err: withoutPath(err)}
+	}
+	c.mapped = data
+	info, err := checkChunk(data, int64(len(data)), man, p)
+	if err != nil {
+		c.unmap()
+		return nil, &CorruptError{File: path, Err: err}
+	}
+	c.view(info)
+
 	tdata, err := mapFile(c.table)
 	if err != nil {
-		return nil, err
+		c.unmap()
+		return nil, &CorruptError{File: c.table, Err: withoutPath(err)}
 	}
 	c.tableData = tdata
-	rows, err := readRowColumn(c.table, tdata)
+	rows, err := readRowColumn(tdata, p.Items)
 	if err != nil {
 		c.unmap()
-		return nil, err
-	}
-	if len(rows) != p.Items {
-		c.unmap()
-		return nil, fmt.Errorf("%s has %d rows, the manifest says %d", p.Table, len(rows), p.Items)
+		return nil, &CorruptError{File: c.table, Err: err}
 	}
 	c.live = make([]uint64, (p.Rows+63)/64)
 	for _, r := range rows {
 		if r < 0 || r >= int64(p.Rows) || c.live[r/64]&(1<<(r%64)) != 0 {
 			c.unmap()
-			return nil, fmt.Errorf("%s: bad or repeated row %d", p.Table, r)
+			return nil, corrupt(dir, p.Table, "bad or repeated row %d", r)
 		}
 		c.live[r/64] |= 1 << (r % 64)
 	}
 	c.allLive = len(rows) == p.Rows
+	return c, nil
+}
 
-	path := filepath.Join(dir, p.Chunk)
-	data, err := mapFile(path)
-	if err != nil {
-		c.unmap()
-		return nil, err
-	}
-	c.mapped = data
-	size := int64(len(data))
-	info, err := parseNpyHeader(data)
-	if err != nil {
-		c.unmap()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	elem := 4
-	if info.dtype == DTypeFloat16 {
-		elem = 2
-	}
-	switch {
-	case info.dtype != man.DType:
-		err = fmt.Errorf("holds %s, the manifest says %s", info.dtype, man.DType)
-	case info.dim != man.Dim:
-		err = fmt.Errorf("has %d dimensions, the manifest says %d", info.dim, man.Dim)
-	case info.rows != p.Rows:
-		err = fmt.Errorf("has %d rows, the manifest says %d", info.rows, p.Rows)
-	case int64(info.dataOffset)+int64(info.rows)*int64(info.dim)*int64(elem) != size:
-		err = fmt.Errorf("size %d does not match its header", size)
-	case info.dataOffset%4 != 0:
-		err = fmt.Errorf("data is not aligned")
-	}
-	if err != nil {
-		c.unmap()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	n := info.rows * info.dim
-	if n > 0 {
-		ptr := unsafe.Pointer(&data[info.dataOffset])
-		if elem == 4 {
+// view points f32 or f16 at the values of the mapped chunk.
+func (c *chunk) view(info npyInfo) {
+	if n := info.rows * info.dim; n > 0 {
+		ptr := unsafe.Pointer(&c.mapped[info.dataOffset])
+		if info.dtype == DTypeFloat32 {
 			c.f32 = unsafe.Slice((*float32)(ptr), n)
 		} else {
 			c.f16 = unsafe.Slice((*uint16)(ptr), n)
 		}
 	}
-	return c, nil
-}
-
-// mapFile maps a whole file read-only; the descriptor is closed at once.
-func mapFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() < 16 {
-		return nil, fmt.Errorf("%s: truncated", path)
-	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("mmap %s: %w", path, err)
-	}
-	return data, nil
 }
 
 func (c *chunk) unmap() {
@@ -188,7 +151,7 @@ func (c *chunk) isLive(r int) bool { return c.live[r/64]&(1<<(r%64)) != 0 }
 // loadItems reads the chunk's table once.
 func (c *chunk) loadItems() error {
 	c.itemsOnce.Do(func() {
-		rows, err := readTableFrom(c.table, c.tableData)
+		rows, err := readTableFrom(c.table, c.tableData, c.pair)
 		if err != nil {
 			c.itemsErr = err
 			return
@@ -198,8 +161,9 @@ func (c *chunk) loadItems() error {
 			c.rowItem[i] = -1
 		}
 		for i, r := range rows {
-			if r.Row < 0 || r.Row >= int64(c.pair.Rows) {
-				c.itemsErr = fmt.Errorf("%s: bad row %d", c.table, r.Row)
+			if !c.isLive(int(r.Row)) {
+				// The full read disagrees with the row column read at open.
+				c.itemsErr = &CorruptError{File: c.table, Err: fmt.Errorf("row %d is not live", r.Row)}
 				return
 			}
 			c.rowItem[r.Row] = int32(i)
@@ -240,6 +204,14 @@ func (ix *Index) Manifest() Manifest {
 	m.Chunks = append([]Pair(nil), ix.man.Chunks...)
 	return m
 }
+
+// Root is the absolute folder that relative item paths start from; empty
+// for a version 1 index, whose paths are as they were given.
+func (ix *Index) Root() string { return ix.paths.root }
+
+// FilePath is where the file of an item path is: absolute, or as stored
+// for a version 1 index.
+func (ix *Index) FilePath(itemPath string) string { return ix.paths.filePath(itemPath) }
 
 // Len is the number of live items.
 func (ix *Index) Len() int { return ix.man.Items() }

@@ -139,10 +139,13 @@ func (ix *Index) Search(q []float32, o SearchOptions) ([]Hit, error) {
 		}
 		return x.c.before(y.c)
 	})
-	if len(ranked) > o.K {
-		ranked = ranked[:o.K]
-	}
+	// An item is live once in a sound index; one whose tables disagree
+	// (Verify reports it) still never shows an item twice.
+	seen := make(map[string]bool, min(len(ranked), o.K))
 	for _, r := range ranked {
+		if len(hits) == o.K {
+			break
+		}
 		c := ix.chunks[r.c.chunk]
 		if err := c.loadItems(); err != nil {
 			return nil, err
@@ -151,7 +154,11 @@ func (ix *Index) Search(q []float32, o SearchOptions) ([]Hit, error) {
 		if idx < 0 {
 			return nil, fmt.Errorf("%s: row %d is live but not in its table", c.pair.Chunk, r.c.row)
 		}
-		hits = append(hits, Hit{Item: c.items[idx].item(), Score: r.score, Chunk: c.pair.Chunk, Row: int(r.c.row)})
+		it := c.items[idx].item()
+		if k := it.Key(); !seen[k] {
+			seen[k] = true
+			hits = append(hits, Hit{Item: it, Score: r.score, Chunk: c.pair.Chunk, Row: int(r.c.row)})
+		}
 	}
 	return hits, nil
 }

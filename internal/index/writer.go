@@ -2,10 +2,13 @@ package index
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,6 +35,10 @@ type Options struct {
 	// Preprocess and ToolVersion are recorded in the manifest as given.
 	Preprocess  json.RawMessage
 	ToolVersion string
+	// Root, for a new index, is the folder image paths are stored relative
+	// to (relative to the working folder, or absolute); empty means the
+	// folder holding the index. An existing index keeps its own.
+	Root string
 }
 
 // Writer adds, replaces and removes items. Changes become visible, all at
@@ -39,10 +46,11 @@ type Options struct {
 // Writer may have an index open at a time (an flock on INDEX/.lock).
 // A Writer is not safe for concurrent use.
 type Writer struct {
-	dir  string
-	lock *os.File
-	opts Options
-	man  Manifest
+	dir   string
+	lock  *os.File
+	opts  Options
+	man   Manifest
+	paths pathRule
 
 	pairs map[string]*pairState // by chunk file name
 	keys  map[string]loc        // committed live items
@@ -123,49 +131,62 @@ func (w *Writer) load() error {
 		if err := checkFreshDir(w.dir); err != nil {
 			return err
 		}
+		root, err := rootFor(w.dir, w.opts.Root)
+		if err != nil {
+			return err
+		}
 		w.man = Manifest{Format: Format, Version: FormatVersion, Model: w.opts.Model,
-			DType: w.opts.DType, Preprocess: w.opts.Preprocess, ToolVersion: w.opts.ToolVersion}
+			DType: w.opts.DType, Preprocess: w.opts.Preprocess, ToolVersion: w.opts.ToolVersion, Root: root}
 		if w.man.DType == "" {
 			w.man.DType = DTypeFloat32
+		}
+		if w.paths, err = newPathRule(w.dir, &w.man); err != nil {
+			return err
 		}
 		if err := removeGarbage(w.dir, &w.man); err != nil {
 			return err
 		}
 		// Commit the empty index at once, so that its model is fixed even if
 		// the run adds nothing.
-		_, err := writeManifest(w.dir, &w.man)
+		_, err = writeManifest(w.dir, &w.man)
 		return err
 	case err != nil:
 		return err
 	}
-	if !m.Model.Same(w.opts.Model) {
-		return &MismatchError{Index: w.dir, IndexHas: m.Model, Requested: w.opts.Model}
+	if err := CheckModel(w.dir, m.Model, w.opts.Model); err != nil {
+		return err
 	}
 	if w.opts.DType != "" && w.opts.DType != m.DType {
-		return fmt.Errorf("index %s holds %s vectors, not %s (convert it with `index compact --dtype %s`)",
-			w.dir, m.DType, w.opts.DType, w.opts.DType)
+		return &DTypeMismatchError{Index: w.dir, Has: m.DType, Want: w.opts.DType}
 	}
 	w.man = *m
+	if w.paths, err = newPathRule(w.dir, m); err != nil {
+		return err
+	}
 	if err := removeGarbage(w.dir, &w.man); err != nil {
 		return err
 	}
 	for _, p := range m.Chunks {
-		rows, err := readTable(filepath.Join(w.dir, p.Table))
-		if err != nil {
+		// A chunk that is missing, truncated or of another shape would
+		// make every item of it look unchanged to a rerun.
+		if err := statChunk(w.dir, m, p); err != nil {
 			return err
 		}
-		if len(rows) != p.Items {
-			return fmt.Errorf("%s has %d rows, the manifest says %d", p.Table, len(rows), p.Items)
+		rows, err := readTable(w.dir, p)
+		if err != nil {
+			return err
 		}
 		ps := &pairState{pair: p, rows: rows}
 		w.pairs[p.Chunk] = ps
 		for i := range rows {
 			k := rows[i].key()
 			if _, dup := w.keys[k]; dup {
-				return fmt.Errorf("index %s is inconsistent: %q is live twice", w.dir, k[2:])
+				return corrupt(w.dir, p.Table, "%q is live twice", k[2:])
 			}
 			w.keys[k] = loc{ps, i}
 		}
+		// Numbers are never reused, even if a hand-edited next_file says so.
+		w.man.NextFile = max(w.man.NextFile, fileNumber(p.Chunk)+1, fileNumber(p.Table)+1)
 	}
 	if w.opts.Preprocess != nil && !sameJSON(w.opts.Preprocess, m.Preprocess) {
 		w.man.Preprocess, w.dirty = w.opts.Preprocess, true
@@ -245,21 +266,80 @@ func (w *Writer) Keys(fn func(key string, it Item)) {
 	}
 }
 
+// ItemPath is the item path under which the index stores the file named
+// file (relative to the working folder, or absolute).
+func (w *Writer) ItemPath(file string) string { return w.paths.itemPath(file) }
+
+// FilePath is where the file of an item path is: absolute, or as stored
+// for a version 1 index.
+func (w *Writer) FilePath(itemPath string) string { return w.paths.filePath(itemPath) }
+
+// Root is the absolute folder that relative item paths start from; empty
+// for a version 1 index, whose paths are as they were given.
+func (w *Writer) Root() string { return w.paths.root }
+
+// VectorError is returned by Add for a vector that cannot be stored: it
+// holds a NaN or an infinity (or a value float16 cannot hold).
+type VectorError struct {
+	Item  string // the image path or the quoted text ("" when the caller names it)
+	Index int    // the first bad component
+	Value float32
+	DType string
+}
+
+func (e *VectorError) Error() string {
+	what := "is not finite"
+	if !math.IsNaN(float64(e.Value)) && !math.IsInf(float64(e.Value), 0) {
+		what = "is out of the range of " + e.DType
+	}
+	msg := fmt.Sprintf("embedding value %d (%g) %s; refusing to index it", e.Index, e.Value, what)
+	if e.Item != "" {
+		msg = e.Item + ": " + msg
+	}
+	return msg
+}
+
+// checkVector refuses vectors that would poison every search.
+func checkVector(it Item, vec []float32, dtype string) error {
+	const maxHalf = 65504
+	for i, v := range vec {
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) || (dtype == DTypeFloat16 && math.Abs(f) > maxHalf) {
+			return &VectorError{Item: it.name(), Index: i, Value: v, DType: dtype}
+		}
+	}
+	return nil
+}
+
 // Add stores vec as it.Key()'s vector, replacing any live row of the same
-// key at the next commit. Vectors are stored as given: callers pass unit
-// vectors (the model's embeddings already are).
+// key at the next commit. it.Path is an item path (see ItemPath); it is
+// stored in its canonical form. Vectors are stored as given: callers pass
+// unit vectors (the model's embeddings already are); a vector that is not
+// finite is refused with a *VectorError.
 func (w *Writer) Add(it Item, vec []float32) error {
 	if w.closed {
 		return errors.New("index writer is closed")
 	}
+	if !it.IsText {
+		if it.Path == "" {
+			return errors.New("an image item without a path")
+		}
+		it.Path = w.paths.canonical(it.Path)
+	}
+	if err := checkVector(it, vec, w.man.DType); err != nil {
+		return err
+	}
 	if w.man.Dim == 0 {
 		if len(vec) == 0 {
-			return errors.New("empty vector")
+			return fmt.Errorf("%s: empty vector", it.name())
+		}
+		if len(vec) > maxDim {
+			return fmt.Errorf("%s: %d dimensions is more than the %d an index holds", it.name(), len(vec), maxDim)
 		}
 		w.man.Dim, w.dirty = len(vec), true
 	}
 	if len(vec) != w.man.Dim {
-		return fmt.Errorf("vector has %d dimensions, the index %d", len(vec), w.man.Dim)
+		return fmt.Errorf("%s: vector has %d dimensions, the index %d", it.name(), len(vec), w.man.Dim)
 	}
 	k := it.Key()
 	delete(w.drops, k)
@@ -340,18 +420,19 @@ func (w *Writer) Commit() error {
 		}
 		chunk, table := chunkFile(next), tableFile(next)
 		next++
-		rows, err := writePair(w.dir, chunk, table, w.man.DType, dim, items, vecs)
+		pair, rows, err := writePair(w.dir, chunk, table, w.man.DType, dim, items, vecs)
 		written = append(written, chunk, table)
 		if err != nil {
 			return fail(err)
 		}
-		newPair = &pairState{pair: Pair{Chunk: chunk, Table: table, Rows: len(items), Items: len(items)}, rows: rows}
+		newPair = &pairState{pair: pair, rows: rows}
 	}
 
 	// Rewrite the tables that lose rows; a chunk left with no live row
 	// leaves the manifest (its file becomes garbage).
 	type rewrite struct {
 		table string     // the new table's name, "" when the pair goes
+		sha   string     // its SHA-256
 		rows  []tableRow // what stays live
 	}
 	rewritten := map[*pairState]rewrite{}
@@ -372,10 +453,11 @@ func (w *Writer) Commit() error {
 		table := tableFile(next)
 		next++
 		written = append(written, table)
-		if err := writeTable(filepath.Join(w.dir, table), keep); err != nil {
+		sha, err := writeTable(filepath.Join(w.dir, table), keep)
+		if err != nil {
 			return fail(err)
 		}
-		rewritten[ps] = rewrite{table, keep}
+		rewritten[ps] = rewrite{table, sha, keep}
 	}
 
 	man := w.man
@@ -387,7 +469,7 @@ func (w *Writer) Commit() error {
 			if rw.table == "" {
 				continue
 			}
-			p.Table, p.Items = rw.table, len(rw.rows)
+			p.Table, p.TableSHA256, p.Items = rw.table, rw.sha, len(rw.rows)
 		}
 		man.Chunks = append(man.Chunks, p)
 	}
@@ -411,7 +493,7 @@ func (w *Writer) Commit() error {
 			continue
 		}
 		ps.rows = rw.rows
-		ps.pair.Table, ps.pair.Items = rw.table, len(rw.rows)
+		ps.pair.Table, ps.pair.TableSHA256, ps.pair.Items = rw.table, rw.sha, len(rw.rows)
 		for i := range rw.rows {
 			w.keys[rw.rows[i].key()] = loc{ps, i}
 		}
@@ -448,25 +530,30 @@ func (w *Writer) Close() error {
 }
 
 // writePair writes a chunk of vectors and the table describing its rows.
-func writePair(dir, chunk, table, dtype string, dim int, items []Item, vecs []float32) ([]tableRow, error) {
-	if err := writeChunk(filepath.Join(dir, chunk), dtype, dim, vecs); err != nil {
-		return nil, err
+func writePair(dir, chunk, table, dtype string, dim int, items []Item, vecs []float32) (Pair, []tableRow, error) {
+	p := Pair{Chunk: chunk, Table: table, Rows: len(items), Items: len(items)}
+	var err error
+	if p.SHA256, err = writeChunk(filepath.Join(dir, chunk), dtype, dim, vecs); err != nil {
+		return p, nil, err
 	}
 	rows := make([]tableRow, len(items))
 	for i, it := range items {
 		rows[i] = rowFromItem(it, chunk, i)
 	}
-	if err := writeTable(filepath.Join(dir, table), rows); err != nil {
-		return nil, err
+	if p.TableSHA256, err = writeTable(filepath.Join(dir, table), rows); err != nil {
+		return p, nil, err
 	}
-	return rows, nil
+	return p, rows, nil
 }
 
 // writeChunk writes vecs (rows of dim values) as a .npy file of dtype,
-// encoding a slab at a time.
-func writeChunk(path, dtype string, dim int, vecs []float32) error {
-	return writeFileSync(path, func(f *os.File) error {
-		if _, err := f.Write(npyHeader(dtype, len(vecs)/dim, dim)); err != nil {
+// encoding a slab at a time, and returns the file's SHA-256, computed as
+// it is written.
+func writeChunk(path, dtype string, dim int, vecs []float32) (string, error) {
+	h := sha256.New()
+	err := writeFileSync(path, func(f *os.File) error {
+		out := io.MultiWriter(f, h)
+		if _, err := out.Write(npyHeader(dtype, len(vecs)/dim, dim)); err != nil {
 			return err
 		}
 		const slab = 1 << 18 // values per write
@@ -480,10 +567,14 @@ func writeChunk(path, dtype string, dim int, vecs []float32) error {
 					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 				}
 			}
-			if _, err := f.Write(buf); err != nil {
+			if _, err := out.Write(buf); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
