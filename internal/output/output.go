@@ -227,3 +227,18 @@ func toAny(s []string) []any {
 
 // FormatScore prints a score with four decimals for tables.
 func FormatScore(s float64) string { return fmt.Sprintf("%.4f", s) }
+
+// FormatBytes prints a byte count for people, in SI units as disks and
+// downloads are sized: "512 B", "605.1 MB".
+func FormatBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
