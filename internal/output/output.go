@@ -13,9 +13,6 @@ import (
 	"io"
 	"strings"
 	"syscall"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 )
 
 // Format is an output format name.
@@ -32,9 +29,33 @@ const (
 // Formats lists every format, for flag help and completion.
 var Formats = []Format{Table, JSONL, JSON, TSV, CSV}
 
-// Resolve turns a --format value into a Format: the empty value means a
-// table on a terminal and JSON Lines in a pipe.
-func Resolve(flag string, stdoutTTY bool, allowed ...Format) (Format, error) {
+// Plain is the table's form in a pipe under the Listing rule (gh's): one
+// row a line, cells separated by tabs and escaped as in TSV, no header and
+// no borders, so that grep, cut and awk see the values. It is no --format
+// value of its own.
+const Plain Format = "plain"
+
+// FormatRule is how an empty --format resolves; each command picks its rule
+// by name.
+type FormatRule struct {
+	pipe []Format // preferred in a pipe, in order
+}
+
+var (
+	// Results is the rule of commands whose output is data (classify,
+	// search, embed, bench): a table on a terminal, JSON Lines in a pipe
+	// (JSON where JSON Lines is not offered).
+	Results = FormatRule{pipe: []Format{JSONL, JSON}}
+	// Listing is the rule of commands that describe things (index info,
+	// model list, runtime info, cache listings), as gh does it: text on a
+	// terminal (a table) and in a pipe (Plain); JSON only when asked for.
+	Listing = FormatRule{pipe: []Format{Plain}}
+)
+
+// Resolve turns a --format value into a Format. The empty value means a
+// table on a terminal and the rule's choice in a pipe; allowed (default:
+// Formats) are the values the command takes.
+func (r FormatRule) Resolve(flag string, stdoutTTY bool, allowed ...Format) (Format, error) {
 	if len(allowed) == 0 {
 		allowed = Formats
 	}
@@ -42,9 +63,8 @@ func Resolve(flag string, stdoutTTY bool, allowed ...Format) (Format, error) {
 		if stdoutTTY && contains(allowed, Table) {
 			return Table, nil
 		}
-		// A pipe gets data, not a drawing.
-		for _, f := range []Format{JSONL, JSON} {
-			if contains(allowed, f) {
+		for _, f := range r.pipe {
+			if contains(allowed, f) || (f == Plain && contains(allowed, Table)) {
 				return f, nil
 			}
 		}
@@ -59,6 +79,11 @@ func Resolve(flag string, stdoutTTY bool, allowed ...Format) (Format, error) {
 		return "", fmt.Errorf("unknown format %q (want %s)", flag, strings.Join(names, ", "))
 	}
 	return f, nil
+}
+
+// Resolve is Results.Resolve.
+func Resolve(flag string, stdoutTTY bool, allowed ...Format) (Format, error) {
+	return Results.Resolve(flag, stdoutTTY, allowed...)
 }
 
 func contains(fs []Format, f Format) bool {
@@ -174,56 +199,20 @@ func (r *RowWriter) Write(fields ...string) error {
 	return r.tsv.Flush()
 }
 
-// TableWriter renders rows as a terminal table. Rows are kept until Close,
-// where column widths are known; commands that stream long runs call Flush
-// every so often to print what they have as one table.
-type TableWriter struct {
-	w      io.Writer
-	header []string
-	rows   [][]string
-}
-
-// NewTableWriter starts a table with the given header.
-func NewTableWriter(w io.Writer, header ...string) *TableWriter {
-	return &TableWriter{w: w, header: header}
-}
-
-// Append adds a row.
-func (t *TableWriter) Append(fields ...string) { t.rows = append(t.rows, fields) }
-
-// Len is the number of rows waiting.
-func (t *TableWriter) Len() int { return len(t.rows) }
-
-// Flush renders the rows appended so far.
-func (t *TableWriter) Flush() error {
-	if len(t.rows) == 0 {
-		return nil
-	}
-	tbl := tablewriter.NewTable(t.w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-	)
-	tbl.Header(toAny(t.header)...)
-	for _, r := range t.rows {
-		if err := tbl.Append(toAny(r)...); err != nil {
-			return err
-		}
-	}
-	t.rows = t.rows[:0]
-	return tbl.Render()
-}
-
-// Close renders whatever is left.
-func (t *TableWriter) Close() error { return t.Flush() }
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
 // FormatScore prints a score with four decimals for tables.
 func FormatScore(s float64) string { return fmt.Sprintf("%.4f", s) }
+
+// FormatBytes prints a byte count for people, in SI units as disks and
+// downloads are sized: "512 B", "605.1 MB".
+func FormatBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

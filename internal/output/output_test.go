@@ -8,22 +8,63 @@ import (
 	"testing"
 )
 
-func TestResolve(t *testing.T) {
+func TestFormatRules(t *testing.T) {
+	listing := []Format{Table, JSON}
 	cases := []struct {
+		name    string
+		rule    FormatRule
 		flag    string
 		tty     bool
+		allowed []Format
 		want    Format
 		wantErr bool
 	}{
-		{"", true, Table, false},
-		{"", false, JSONL, false},
-		{"TSV", true, TSV, false},
-		{"xml", false, "", true},
+		{"results on a terminal", Results, "", true, nil, Table, false},
+		{"results in a pipe", Results, "", false, nil, JSONL, false},
+		{"results without JSON Lines", Results, "", false, []Format{Table, JSON}, JSON, false},
+		{"results, asked", Results, "TSV", true, nil, TSV, false},
+		{"results, unknown", Results, "xml", false, nil, "", true},
+		{"listing on a terminal", Listing, "", true, listing, Table, false},
+		// gh's rule: text in a pipe, so `| grep` works; JSON only when asked.
+		{"listing in a pipe", Listing, "", false, listing, Plain, false},
+		{"listing, JSON asked", Listing, "json", false, listing, JSON, false},
+		{"listing, table asked in a pipe", Listing, "table", false, listing, Table, false},
+		{"listing, JSON first in the list", Listing, "", false, []Format{JSON, Table}, Plain, false},
+		{"listing, plain is no flag value", Listing, "plain", false, listing, "", true},
 	}
 	for _, c := range cases {
-		got, err := Resolve(c.flag, c.tty)
+		got, err := c.rule.Resolve(c.flag, c.tty, c.allowed...)
 		if (err != nil) != c.wantErr || got != c.want {
-			t.Errorf("Resolve(%q, %v) = %q, %v; want %q (error %v)", c.flag, c.tty, got, err, c.want, c.wantErr)
+			t.Errorf("%s: Resolve(%q, %v) = %q, %v; want %q (error %v)", c.name, c.flag, c.tty, got, err, c.want, c.wantErr)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	cases := []struct {
+		n    int
+		noun string
+		want string
+	}{
+		{1, "chunk", "1 chunk"}, {0, "chunk", "0 chunks"}, {2, "item", "2 items"}, {3, "index", "3 indexes"},
+		{2, "class", "2 classes"}, {2, "entry", "2 entries"}, {2, "stale entry", "2 stale entries"},
+		{2, "key", "2 keys"}, {2, "snapshot", "2 snapshots"}, {1, "snapshot", "1 snapshot"}, {2, "match", "2 matches"},
+	}
+	for _, c := range cases {
+		if got := Plural(c.n, c.noun); got != c.want {
+			t.Errorf("Plural(%d, %q) = %q, want %q", c.n, c.noun, got, c.want)
+		}
+	}
+	if got := PluralNoun(3, "input"); got != "inputs" {
+		t.Errorf("PluralNoun = %q", got)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	cases := map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 605_100_000: "605.1 MB", 3 << 30: "3.2 GB"}
+	for n, want := range cases {
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -1,17 +1,44 @@
 // Package source turns command-line inputs (files, folders, globs, "-" for a
-// list on stdin) into a stream of image paths. It never decodes.
+// list on stdin) into a stream of image paths, and reads the files it found
+// with bounded cost. It never decodes.
+//
+// # What a walk finds
+//
+//   - A file named as an argument is used whatever its extension; a folder
+//     (or a symbolic link to one) named as an argument is walked.
+//   - Inside a folder, files with an image extension (ImageExtensions, any
+//     case) are chosen, in lexical order, down to Options.MaxDepth. Names
+//     starting with a dot are skipped unless Options.Hidden.
+//   - Symbolic links inside a folder: a link to a file is used like the file;
+//     a link to a folder is not entered unless Options.Follow is set (it is
+//     reported to Options.OnSkip instead). When following, every folder on
+//     the current path is remembered by device and inode (os.SameFile), so
+//     a link back to one of them is a loop: it is skipped and reported, and
+//     the walk goes on. A folder reached through two different links is
+//     walked twice, as find -L does.
+//   - A dangling link or a non-regular file (FIFO, device, socket) with an
+//     image name is an input error (Item.Err), not a silent gap.
+//   - A glob is expanded when no file has the argument's name. Each path
+//     segment matches as filepath.Match does; a segment "**" matches any
+//     number of folders (zero included), never entering hidden ones unless
+//     Options.Hidden. A folder matched by a glob is walked as if named; a
+//     file matched by a glob is used whatever its extension. The part of a
+//     "**" pattern before its first wildcard segment is the base that Rel
+//     and MaxDepth count from.
+//   - "-" reads paths from Options.Stdin, one a line (or NUL-separated);
+//     input that is not text (an image piped in by mistake) is refused with
+//     a *NotAListError.
+//
+// Covers answers, with the same rules, whether a walk would have found a
+// path that no longer exists (the index drops only such rows).
 package source
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -23,9 +50,11 @@ var ImageExtensions = []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp",
 type Item struct {
 	// Path is the file as given, or as found under the argument.
 	Path string
-	// Arg is the command-line argument it came from.
+	// Arg is the command-line argument it came from (the pattern, for a
+	// "**" glob).
 	Arg string
-	// Rel is Path relative to Arg when found inside a folder, else Path.
+	// Rel is Path relative to Arg when found inside a folder (relative to
+	// the pattern's base for a "**" glob), else Path.
 	Rel string
 	// Err is set for an input that cannot be used at all (e.g. a named file
 	// that does not exist); the run reports it and goes on.
@@ -39,10 +68,20 @@ type Options struct {
 	MaxDepth int
 	// Hidden includes files and folders whose names start with a dot.
 	Hidden bool
+	// Follow enters symbolic links to folders found inside a walk (links
+	// named as arguments are always followed), with loop detection.
+	Follow bool
+	// OnSkip, when set, is told of every folder the walk did not enter
+	// although it was there: a symbolic link to a folder without Follow
+	// (ErrSymlinkedFolder) or a loop (*LoopError). The walk goes on.
+	OnSkip func(path string, reason error)
 	// Stdin is read for the "-" argument.
 	Stdin io.Reader
 	// NullSeparated reads NUL-separated paths from stdin (find -print0).
 	NullSeparated bool
+	// ImageFormat, when set, names the image format of a header ("" when
+	// none), so that an image piped in as a path list is refused by name.
+	ImageFormat func(head []byte) string
 	// Shard, when Of > 1, keeps only items whose FNV-1a 64 hash of Rel mod Of equals Index.
 	Shard Shard
 }
@@ -73,135 +112,26 @@ func IsImageName(name string) bool {
 
 func isHidden(name string) bool { return strings.HasPrefix(name, ".") && name != "." && name != ".." }
 
-func hasGlobMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
-
 // Walk emits every input in a stable order: arguments in order, folder
 // contents in lexical order. It stops early when emit returns an error or
 // ctx is cancelled.
 func Walk(ctx context.Context, args []string, opts Options, emit func(Item) error) error {
+	w := &walker{ctx: ctx, opts: opts, emit: emit}
 	for _, arg := range args {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var err error
-		switch {
-		case arg == "-":
-			err = walkStdin(ctx, opts, emit)
-		default:
-			err = walkArg(ctx, arg, opts, emit)
+		if arg == "-" {
+			err = w.stdin()
+		} else {
+			err = w.arg(arg)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func walkArg(ctx context.Context, arg string, opts Options, emit func(Item) error) error {
-	st, statErr := os.Stat(arg)
-	if statErr != nil && hasGlobMeta(arg) {
-		matches, err := filepath.Glob(arg)
-		if err != nil {
-			return emitKept(opts, emit, Item{Path: arg, Arg: arg, Rel: arg, Err: fmt.Errorf("bad glob pattern: %w", err)})
-		}
-		if len(matches) == 0 {
-			return emitKept(opts, emit, Item{Path: arg, Arg: arg, Rel: arg, Err: fmt.Errorf("no file matches %q", arg)})
-		}
-		for _, m := range matches {
-			if err := walkArg(ctx, m, opts, emit); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if statErr != nil {
-		return emitKept(opts, emit, Item{Path: arg, Arg: arg, Rel: arg, Err: withoutPath(statErr)})
-	}
-	if !st.IsDir() {
-		// A file named explicitly is used whatever its extension.
-		return emitKept(opts, emit, Item{Path: arg, Arg: arg, Rel: arg})
-	}
-	return walkDir(ctx, arg, opts, emit)
-}
-
-func walkDir(ctx context.Context, root string, opts Options, emit func(Item) error) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		rel, _ := filepath.Rel(root, p)
-		if err != nil {
-			// An unreadable subfolder is an input error, not the end of the run.
-			return emitKept(opts, emit, Item{Path: p, Arg: root, Rel: rel, Err: withoutPath(err)})
-		}
-		if p == root {
-			return nil
-		}
-		if !opts.Hidden && isHidden(d.Name()) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if opts.MaxDepth >= 0 && strings.Count(rel, string(filepath.Separator)) >= opts.MaxDepth {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			// Follow links to files, not to folders (no cycles).
-			st, err := os.Stat(p)
-			if err != nil || st.IsDir() {
-				return nil
-			}
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		if !IsImageName(d.Name()) {
-			return nil
-		}
-		return emitKept(opts, emit, Item{Path: p, Arg: root, Rel: rel})
-	})
-}
-
-func walkStdin(ctx context.Context, opts Options, emit func(Item) error) error {
-	if opts.Stdin == nil {
-		return fmt.Errorf("'-' given but there is no standard input")
-	}
-	sc := bufio.NewScanner(opts.Stdin)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	if opts.NullSeparated {
-		sc.Split(splitNUL)
-	}
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		line := sc.Text()
-		if !opts.NullSeparated {
-			line = strings.TrimSuffix(line, "\r")
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-		} else if line == "" {
-			continue
-		}
-		if err := walkArg(ctx, line, opts, emit); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
-}
-
-func splitNUL(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return i + 1, data[:i], nil
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
 }
 
 // withoutPath drops the path from an *fs.PathError: reports already start
@@ -212,13 +142,6 @@ func withoutPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-func emitKept(opts Options, emit func(Item) error, it Item) error {
-	if !opts.Shard.Keeps(it.Rel) {
-		return nil
-	}
-	return emit(it)
 }
 
 // Stream runs Walk in a goroutine and sends items on a channel with a small
