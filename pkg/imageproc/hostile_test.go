@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -309,6 +310,18 @@ func TestReadFile(t *testing.T) {
 	}
 	if _, err := New(DefaultConfig(), Options{}).File(dir); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("folder: %v", err)
+	}
+	fifo := filepath.Join(dir, "fifo.jpg")
+	must(t, syscall.Mkfifo(fifo, 0o644))
+	done := make(chan error, 1)
+	go func() { _, err := ReadFile(context.Background(), fifo, 0); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotRegular) {
+			t.Errorf("FIFO: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("ReadFile blocked on a FIFO with no writer")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

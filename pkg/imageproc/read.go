@@ -35,7 +35,9 @@ func ReadFile(ctx context.Context, path string, maxBytes int64) ([]byte, error) 
 		}
 		return nil, &DecodeError{Path: path, Err: err}
 	}
-	f, err := os.Open(path)
+	// Non-blocking, so that a FIFO named like an image is refused below
+	// instead of waiting for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlockFlag, 0)
 	if err != nil {
 		return fail(err)
 	}
