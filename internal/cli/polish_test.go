@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -287,4 +288,71 @@ func TestSearchNoMatchOnTerminal(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "no match") || r.stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+// Issue 14, defect 2: on a terminal the progress bar never shares a line
+// with the results or with a failed input's message, in any format.
+func TestProgressBarKeepsOffResultsOnATerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := manyImages(t, 40)
+	os.WriteFile(filepath.Join(dir, "0005-broken.jpg"), []byte("not a jpeg"), 0o644)
+	for _, format := range []string{"tsv", "table"} {
+		t.Run(format, func(t *testing.T) {
+			args := []string{"classify", dir, "--labels", "a,b", "-f", format, "--batch-size", "1"}
+			piped := runCLI(t, false, "", map[string]string{EnvModel: model}, args...)
+			io, _, scr := iostreams.TestTerminal(200)
+			code := Run(context.Background(), NewFactory(io, testGetenv(t, map[string]string{EnvModel: model})), args)
+			if code != ExitPartial {
+				t.Fatalf("exit %d, want 3:\n%s", code, scr)
+			}
+			if !strings.Contains(scr.Raw.String(), "/41") {
+				t.Fatalf("no progress bar was drawn: the test shows nothing\n%q", scr.Raw.String())
+			}
+			lines := map[string]bool{}
+			for _, l := range scr.Lines() {
+				lines[l] = true
+				if strings.Contains(l, "/41") {
+					t.Errorf("the bar is left on screen or glued to a line: %q", l)
+				}
+			}
+			want := strings.Split(strings.TrimSpace(piped.stdout), "\n")
+			for _, l := range strings.Split(piped.stderr, "\n") {
+				if strings.Contains(l, "broken.jpg") { // notes such as "prepared" come once per cache
+					want = append(want, l)
+				}
+			}
+			for _, w := range want {
+				if format == "table" && !strings.HasPrefix(w, "fashionclip:") {
+					continue // the terminal's table has another width; checked below
+				}
+				if w = expandTabs(w); !lines[w] {
+					t.Errorf("line %q is not on the screen as its own line:\n%s", w, scr)
+				}
+			}
+			if format == "table" {
+				for _, l := range scr.Lines() {
+					if strings.Contains(l, ".jpg") && !strings.HasPrefix(l, "fashionclip:") && !strings.HasPrefix(l, "│") && !strings.HasPrefix(l, "|") {
+						t.Errorf("a table row does not start its line: %q", l)
+					}
+				}
+			}
+		})
+	}
+}
+
+// expandTabs is what a terminal shows for a line: tab stops every 8 columns.
+func expandTabs(line string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range line {
+		if r == '\t' {
+			pad := 8 - n%8
+			b.WriteString(strings.Repeat(" ", pad))
+			n += pad
+			continue
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimRight(b.String(), " ")
 }
