@@ -356,3 +356,77 @@ func expandTabs(line string) string {
 	}
 	return strings.TrimRight(b.String(), " ")
 }
+
+// Issue 14, defect 7: labels split on commas; a field starting with a
+// quote is CSV-quoted; a quote elsewhere is literal. Friction: # lines in
+// a labels file are comments.
+func TestLabelsListRule(t *testing.T) {
+	model := tinyModel(t)
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	file := filepath.Join(t.TempDir(), "labels.txt")
+	os.WriteFile(file, []byte("# shoes\nloafer\n  # boots, later\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--labels", `3" heel,flat`}, []string{`"3\" heel"`, `"flat"`}},
+		{[]string{"--labels", `"t-shirt, cotton",jeans`}, []string{`"t-shirt, cotton"`, `"jeans"`}},
+		{[]string{"--labels", "flat", "--labels-file", file}, []string{`"flat"`, `"loafer"`}},
+		{[]string{"--group", `heel=3" heel,"flat, low"`}, []string{`"3\" heel"`, `"flat, low"`}},
+	} {
+		args := append([]string{"classify", img, "-m", model, "-f", "jsonl", "-k", "0"}, tc.args...)
+		r := runCLI(t, false, "", nil, args...)
+		if r.code != 0 {
+			t.Errorf("%q: exit %d: %s", tc.args, r.code, r.stderr)
+			continue
+		}
+		if n := strings.Count(r.stdout, `"label":`); n != len(tc.want) {
+			t.Errorf("%q: %d labels, want %d: %s", tc.args, n, len(tc.want), r.stdout)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.stdout, `"label":`+w) {
+				t.Errorf("%q: no label %s in %s", tc.args, w, r.stdout)
+			}
+		}
+	}
+	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", `a,"b`); r.code != ExitUsage || !strings.Contains(r.stderr, "never closed") {
+		t.Errorf("unclosed quote: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 8: one label warns (softmax scores it 1); labels the
+// tokenizer cannot tell apart are a usage error naming them.
+func TestSoftmaxTraps(t *testing.T) {
+	model := tinyModel(t)
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	run := func(args ...string) cliResult {
+		return runCLI(t, false, "", nil, append([]string{"classify", img, "-m", model, "-f", "jsonl"}, args...)...)
+	}
+	r := run("--labels", "dress")
+	if r.code != 0 || !strings.Contains(r.stderr, "WARNING: one label") || !strings.Contains(r.stderr, "--raw-scores") {
+		t.Errorf("one label: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run("--group", "kind=dress", "--labels", "a,b"); r.code != 0 || !strings.Contains(r.stderr, `group "kind" has one label`) {
+		t.Errorf("one-label group: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run("--labels", "dress", "--raw-scores"); r.code != 0 || strings.Contains(r.stderr, "one label") {
+		t.Errorf("--raw-scores: exit %d, %q", r.code, r.stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--labels", "dress,boot,dress"}, `label "dress" is given twice`},
+		{[]string{"--labels", "Dress,boot", "--label", "dress "}, `labels "Dress" and "dress " are the same to the model`},
+		{[]string{"--labels", "a", "--group", "kind=red  dress,Red dress"}, `--group "kind": labels "red  dress" and "Red dress"`},
+	} {
+		r := run(tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 with %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+	// Distinct labels in different groups are fine.
+	if r := run("--labels", "dress,boot", "--group", "kind=dress,boot"); r.code != 0 {
+		t.Errorf("same labels in two groups: exit %d, %q", r.code, r.stderr)
+	}
+}
