@@ -63,6 +63,7 @@ func TestUnknownSubcommandsAndFlags(t *testing.T) {
 		{[]string{"model", "lst"}, "Did you mean this?\n\tlist"},
 		{[]string{"index", "inf", "x"}, "Did you mean this?\n\tinfo"},
 		{[]string{"runtime", "instal"}, "Did you mean this?\n\tinstall"},
+		{[]string{"completion", "bsh"}, "Did you mean this?\n\tbash"},
 		{[]string{"clasify"}, "Did you mean this?\n\tclassify"},
 		{[]string{"classify", "x.jpg", "--lables", "a"}, "Did you mean this?\n\t--labels"},
 		{[]string{"index", "info"}, "accepts 1 arg"},

@@ -35,9 +35,6 @@ func Main() int {
 func Run(ctx context.Context, f *Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -82,6 +79,9 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		},
 	}
 	root.SetFlagErrorFunc(flagError)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
 	g, pf := f.Flags, root.PersistentFlags()
 	pf.StringVarP(&g.Model, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+EnvModel+" or "+DefaultModel+")")
 	pf.StringVar(&g.Variant, "variant", "", "graph variant: "+strings.Join(fashionclip.Variants(), ", ")+" (when the model ships them)")
@@ -109,6 +109,9 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		NewCmdSynth(f, nil),
 	)
 	addHelpTopics(root)
+	// cobra adds its completion command only when it executes, after
+	// finishTree would have run: add it now so it follows the same rules.
+	root.InitDefaultCompletionCmd()
 	finishTree(root)
 	registerCompletions(root, f)
 	cobra.AddTemplateFunc("globalFlags", globalFlagUsages)
