@@ -421,7 +421,7 @@ func classifySink(f *Factory, format output.Format, o *ClassifyOptions) (func(cl
 		for _, g := range o.Groups {
 			header = append(header, strings.ToUpper(g.Name))
 		}
-		t := output.NewTableWriter(f.IO.Out, header...)
+		t := output.NewTable(f.IO.Out, output.TableOptions{Kinds: []output.ColumnKind{output.PathColumn}}, header...)
 		cell := func(scores []fashionclip.LabelScore) string {
 			parts := make([]string, len(scores))
 			for i, s := range scores {

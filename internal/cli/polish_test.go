@@ -431,3 +431,56 @@ func TestSoftmaxTraps(t *testing.T) {
 		t.Errorf("same labels in two groups: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// Issue 14, defect 3: classify's table fits the terminal (grouped labels
+// wrap, paths are cut in the middle) instead of wrapping the drawing.
+func TestClassifyTableFitsTheTerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := filepath.Join(t.TempDir(), "a-rather-long-folder-name-for-the-catalog", "summer-collection")
+	os.MkdirAll(dir, 0o755)
+	src := sampleImages(t)
+	b, _ := os.ReadFile(filepath.Join(src, "red-dress.jpg"))
+	os.WriteFile(filepath.Join(dir, "red-dress-front-view-large.jpg"), b, 0o644)
+	args := []string{"classify", dir, "-m", model, "-f", "table", "-k", "0",
+		"--group", "type=sneaker,boot,dress,t-shirt", "--group", "colour=black,white,red,blue,brown"}
+	io, _, scr := iostreams.TestTerminal(80)
+	if code := Run(context.Background(), NewFactory(io, testGetenv(t, nil)), args); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, scr)
+	}
+	lines := scr.Lines()
+	for len(lines) > 0 && !strings.HasPrefix(lines[0], "┌") {
+		lines = lines[1:] // notes on stderr come first
+	}
+	rows := 0
+	for _, l := range lines {
+		rows++
+		if first, last := []rune(l)[0], []rune(l)[len([]rune(l))-1]; !strings.ContainsRune("┌│├└", first) || !strings.ContainsRune("┐│┤┘", last) {
+			t.Errorf("line %q is not a whole table line (the drawing wrapped at 80 columns)", l)
+		}
+	}
+	if rows == 0 || !strings.Contains(scr.String(), "…") {
+		t.Errorf("want a table with the path cut in the middle:\n%s", scr)
+	}
+}
+
+// Issue 14, defect 3: listings fit the terminal too (index info here).
+func TestListingFitsTheTerminal(t *testing.T) {
+	model := tinyModel(t)
+	idx := filepath.Join(t.TempDir(), "a-rather-long-folder-name-for-the-catalog", "summer-collection-2026", "catalog.idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", "red dress", "-o", idx); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	io, _, scr := iostreams.TestTerminal(80)
+	if code := Run(context.Background(), NewFactory(io, testGetenv(t, nil)), []string{"index", "info", idx}); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, scr)
+	}
+	lines := scr.Lines()
+	for _, l := range lines {
+		if first, last := []rune(l)[0], []rune(l)[len([]rune(l))-1]; !strings.ContainsRune("┌│├└", first) || !strings.ContainsRune("┐│┤┘", last) {
+			t.Errorf("line %q is not a whole table line (the drawing wrapped at 80 columns)", l)
+		}
+	}
+	if len(lines) < 4 {
+		t.Errorf("want a table:\n%s", scr)
+	}
+}

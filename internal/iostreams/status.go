@@ -30,10 +30,25 @@ func (s *IOStreams) bind(out, errOut io.Writer, shared bool) {
 	s.status = &statusLine{errOut: errOut}
 	s.ErrOut = &lineWriter{st: s.status, w: errOut}
 	if shared {
-		s.Out = &lineWriter{st: s.status, w: out}
-	} else {
-		s.Out = out
+		out = &lineWriter{st: s.status, w: out}
 	}
+	s.Out = stdout{Writer: out, s: s}
+}
+
+// stdout is Out: it also tells the tables of package output the width to
+// fit, so every table a command draws on a terminal fits it.
+type stdout struct {
+	io.Writer
+	s *IOStreams
+}
+
+// TermWidth is the width tables written here fit: IOStreams.TermWidth on
+// a terminal, 0 (no fitting) in a pipe.
+func (o stdout) TermWidth() int {
+	if !o.s.stdoutTTY {
+		return 0
+	}
+	return o.s.TermWidth
 }
 
 // ProgressWriter is the writer a progress bar draws on (stderr); see

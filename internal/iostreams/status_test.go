@@ -153,3 +153,21 @@ func TestScreenModel(t *testing.T) {
 		t.Fatalf("lines %q, want %q", got, want)
 	}
 }
+
+// Out tells tables the terminal's width, and 0 in a pipe.
+func TestOutReportsTheWidthTablesFit(t *testing.T) {
+	width := func(s *IOStreams) int { return s.Out.(interface{ TermWidth() int }).TermWidth() }
+	term, _, _ := TestTerminal(72)
+	if w := width(term); w != 72 {
+		t.Errorf("terminal: %d, want 72", w)
+	}
+	pipe, _, _, _ := Test()
+	pipe.TermWidth = 72
+	if w := width(pipe); w != 0 {
+		t.Errorf("pipe: %d, want 0", w)
+	}
+	pipe.SetTTY(false, true, false)
+	if w := width(pipe); w != 72 {
+		t.Errorf("stdout made a terminal: %d, want 72", w)
+	}
+}
