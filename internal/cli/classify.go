@@ -199,7 +199,34 @@ func checkLabels(f *Factory, m *fashionclip.Model, o *ClassifyOptions) error {
 			return err
 		}
 	}
+	templates := o.Templates
+	if len(templates) == 0 {
+		templates = []string{fashionclip.DefaultTemplate}
+	}
+	var prompts []string
+	for _, list := range append([][]string{o.Labels}, groupLabels(o.Groups)...) {
+		for _, l := range list {
+			for _, t := range templates {
+				prompts = append(prompts, fashionclip.Prompt(t, l))
+			}
+		}
+	}
+	if cut := labels.Truncated(prompts, tok); len(cut) > 0 {
+		more := ""
+		if len(cut) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(cut)-1)
+		}
+		f.Warnf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s", output.Plural(len(cut), "prompt"), tok.MaxLength, cut[0], more)
+	}
 	return nil
+}
+
+func groupLabels(groups []LabelGroup) [][]string {
+	out := make([][]string, len(groups))
+	for i, g := range groups {
+		out[i] = g.Labels
+	}
+	return out
 }
 
 // scoredGroup is one group's result for one image.

@@ -484,3 +484,17 @@ func TestListingFitsTheTerminal(t *testing.T) {
 		t.Errorf("want a table:\n%s", scr)
 	}
 }
+
+// Friction: a prompt over CLIP's 77 tokens is cut; say so, once.
+func TestLongLabelsWarnOnce(t *testing.T) {
+	model := tinyModel(t)
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	long := strings.Repeat("very ", 80) + "long dress"
+	r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--label", long, "--label", "two "+long, "--labels", "boot", "--template", "{}", "--template", "a photo of {}")
+	if r.code != 0 || strings.Count(r.stderr, "tokens cut short") != 1 || !strings.Contains(r.stderr, "4 prompts over CLIP's 77 tokens") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", "dress,boot"); strings.Contains(r.stderr, "cut short") {
+		t.Errorf("short labels warned: %q", r.stderr)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/fashionclip/fashionclip/pkg/tokenizer"
 )
 
 // SyntaxError is a list Split cannot read.
@@ -119,7 +121,7 @@ func (e *DuplicateError) Error() string {
 	if e.Label == e.Earlier {
 		return fmt.Sprintf("label %q is given twice", e.Label)
 	}
-	return fmt.Sprintf("labels %q and %q are the same to the model (the tokenizer lowercases and collapses spaces): keep one", e.Earlier, e.Label)
+	return fmt.Sprintf("labels %q and %q are the same to the model (the tokenizer lowercases, collapses spaces and cuts long texts): keep one", e.Earlier, e.Label)
 }
 
 // CheckDistinct returns a *DuplicateError for the first label that encodes
@@ -145,4 +147,22 @@ func int64Bytes(ids []int64) []byte {
 		b = binary.LittleEndian.AppendUint64(b, uint64(id))
 	}
 	return b
+}
+
+// Truncated returns the texts tok cuts to its MaxLength (CLIP keeps 77
+// tokens, start and end included), in order: their ends never reach the
+// model, which callers should say.
+func Truncated(texts []string, tok *tokenizer.Tokenizer) []string {
+	if tok.MaxLength <= 0 {
+		return nil
+	}
+	whole := *tok // the same vocabulary, no limit
+	whole.MaxLength = 0
+	var out []string
+	for _, t := range texts {
+		if len(tok.Encode(t)) >= tok.MaxLength && len(whole.Encode(t)) > tok.MaxLength {
+			out = append(out, t)
+		}
+	}
+	return out
 }

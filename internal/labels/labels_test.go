@@ -120,3 +120,16 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+func TestTruncated(t *testing.T) {
+	tok, err := tokenizer.Load(filepath.Join(testutil.SharedDir(t), "clip-tokenizer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits := strings.TrimSpace(strings.Repeat("red ", 75)) // 75 content tokens: exactly full
+	long := fits + " dress"
+	got := Truncated([]string{"a photo of a dress", fits, long}, tok)
+	if !slices.Equal(got, []string{long}) {
+		t.Fatalf("got %q, want only the 76-token text", got)
+	}
+}
