@@ -326,7 +326,7 @@ func TestProgressBarKeepsOffResultsOnATerminal(t *testing.T) {
 				if format == "table" && !strings.HasPrefix(w, "fashionclip:") {
 					continue // the terminal's table has another width; checked below
 				}
-				if w = expandTabs(w); !lines[w] {
+				if w = iostreams.ExpandTabs(w); !lines[w] {
 					t.Errorf("line %q is not on the screen as its own line:\n%s", w, scr)
 				}
 			}
@@ -339,23 +339,6 @@ func TestProgressBarKeepsOffResultsOnATerminal(t *testing.T) {
 			}
 		})
 	}
-}
-
-// expandTabs is what a terminal shows for a line: tab stops every 8 columns.
-func expandTabs(line string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range line {
-		if r == '\t' {
-			pad := 8 - n%8
-			b.WriteString(strings.Repeat(" ", pad))
-			n += pad
-			continue
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimRight(b.String(), " ")
 }
 
 // Issue 14, defect 7: labels split on commas; a field starting with a

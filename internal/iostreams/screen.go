@@ -166,3 +166,21 @@ func (s *Screen) Lines() []string {
 
 // String is the screen as text, one line each.
 func (s *Screen) String() string { return strings.Join(s.Lines(), "\n") }
+
+// ExpandTabs is the line as Screen shows it: tabs moved to stops every 8
+// columns, trailing spaces trimmed.
+func ExpandTabs(line string) string {
+	var b strings.Builder
+	col := 0
+	for _, r := range line {
+		if r == '\t' {
+			pad := 8 - col%8
+			b.WriteString(strings.Repeat(" ", pad))
+			col += pad
+			continue
+		}
+		b.WriteRune(r)
+		col++
+	}
+	return strings.TrimRight(b.String(), " ")
+}

@@ -29,7 +29,7 @@ func run(t *testing.T, barTo, rowsTo, errsTo io.Writer, scr *Screen) (rows []str
 		}
 		row := fmt.Sprintf("img%02d.jpg\t\tdress\t0.9", i)
 		fmt.Fprintln(rowsTo, row)
-		rows = append(rows, expandTabs(row))
+		rows = append(rows, ExpandTabs(row))
 		if i == 15 {
 			midRun = scr.Lines()
 		}
@@ -71,19 +71,6 @@ func TestProgressBarKeepsOffResults(t *testing.T) {
 			t.Fatalf("no glued line: the fake terminal does not model the bar:\n%s", scr)
 		}
 	})
-}
-
-// expandTabs is what a terminal shows for a line: tab stops every 8 columns.
-func expandTabs(line string) string {
-	var b strings.Builder
-	for _, r := range line {
-		if r == '\t' {
-			b.WriteString(strings.Repeat(" ", 8-b.Len()%8))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func TestPartialLinesWaitForTheirEnd(t *testing.T) {
