@@ -132,17 +132,8 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	ref := ""
 	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
-		if man.Model.Folder != "" {
-			if _, err := os.Stat(man.Model.Folder); err != nil {
-				return fmt.Errorf("index %s was made with the model folder %s, which is gone; fix: pass --model with that model's new folder", o.Index, man.Model.Folder)
-			}
-			ref = man.Model.Folder
-		}
-		if ref == "" && man.Model.Repo != "" {
-			ref = man.Model.Repo
-			if man.Model.Revision != "" {
-				ref += "@" + man.Model.Revision
-			}
+		if ref, err = index.ModelRef(o.Index, man.Model); err != nil {
+			return err
 		}
 	}
 	m, err := f.LoadModel(ctx, ref, nil)
@@ -211,42 +202,21 @@ func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
 
 // queryVector embeds the terms and combines them.
 func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) ([]float32, error) {
-	var texts, images []string
-	for _, t := range terms {
-		if t.Image != "" {
-			images = append(images, t.Image)
-		} else {
-			texts = append(texts, t.Text)
-		}
-	}
-	var textEmb [][]float32
-	var err error
-	if len(texts) > 0 {
-		if textEmb, err = m.EncodeTexts(ctx, texts); err != nil {
+	images := func(ctx context.Context, paths []string) ([][]float32, error) {
+		res, err := m.EncodeImageFiles(ctx, paths)
+		if err != nil {
 			return nil, err
 		}
-	}
-	var imgRes []fashionclip.ImageResult
-	if len(images) > 0 {
-		if imgRes, err = m.EncodeImageFiles(ctx, images); err != nil {
-			return nil, err
-		}
-		for _, r := range imgRes {
+		embs := make([][]float32, len(res))
+		for i, r := range res {
 			if r.Err != nil {
 				return nil, fmt.Errorf("--image %s: %w", r.Item, r.Err)
 			}
+			embs[i] = r.Embedding
 		}
+		return embs, nil
 	}
-	embs := make([][]float32, len(terms))
-	ti, ii := 0, 0
-	for i, t := range terms {
-		if t.Image != "" {
-			embs[i], ii = imgRes[ii].Embedding, ii+1
-		} else {
-			embs[i], ti = textEmb[ti], ti+1
-		}
-	}
-	return query.Vector(terms, embs)
+	return query.Embed(ctx, terms, m.EncodeTexts, images)
 }
 
 func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {
