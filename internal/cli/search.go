@@ -163,14 +163,16 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 		return err
 	}
 	if o.Report != "" {
-		if err := writeSearchReport(o, hits); err != nil {
+		if err := writeSearchReport(ctx, o, ix, m, hits); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}
 	if o.Paths {
 		for _, h := range hits {
 			if !h.Item.IsText {
-				if _, err := fmt.Fprintln(f.IO.Out, h.Item.Path); err != nil {
+				// Where the file is, for a viewer: the stored path is
+				// relative to the index's root, not to the working folder.
+				if _, err := fmt.Fprintln(f.IO.Out, ix.FilePath(h.Item.Path)); err != nil {
 					return quietPipe(err)
 				}
 			}
@@ -182,12 +184,12 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 
 // writeSearchReport writes the hits as an HTML page, with a thumbnail of
 // each image that still decodes.
-func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
+func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, m *fashionclip.Model, hits []index.Hit) error {
 	out := make([]report.SearchHit, len(hits))
 	for i, h := range hits {
 		out[i] = report.SearchHit{Path: h.Item.Path, Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
 		if !h.Item.IsText {
-			if data, err := os.ReadFile(h.Item.Path); err == nil {
+			if data, err := m.Preprocessor().ReadFile(ctx, ix.FilePath(h.Item.Path)); err == nil {
 				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
 			}
 		}
