@@ -183,13 +183,14 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 }
 
 // writeSearchReport writes the hits as an HTML page, with a thumbnail of
-// each image that still decodes.
+// each image that still decodes; the page names the files where they are
+// (its links open them), not as the index stores them.
 func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, m *fashionclip.Model, hits []index.Hit) error {
 	out := make([]report.SearchHit, len(hits))
 	for i, h := range hits {
-		out[i] = report.SearchHit{Path: h.Item.Path, Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
+		out[i] = report.SearchHit{Path: ix.FilePath(h.Item.Path), Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
 		if !h.Item.IsText {
-			if data, err := m.Preprocessor().ReadFile(ctx, ix.FilePath(h.Item.Path)); err == nil {
+			if data, err := m.Preprocessor().ReadFile(ctx, out[i].Path); err == nil {
 				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
 			}
 		}
