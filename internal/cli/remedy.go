@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
 	"github.com/fashionclip/fashionclip/internal/ortlib"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
@@ -23,6 +24,7 @@ func remedy(err error) string {
 		load     *fashionclip.RuntimeLoadError
 		old      *fashionclip.RuntimeTooOldError
 		noGraph  *modelfiles.NoGraphError
+		gone     *index.ModelFolderGoneError
 	)
 	install := "run `fashionclip runtime install`"
 	switch {
@@ -40,6 +42,8 @@ func remedy(err error) string {
 		return install
 	case errors.As(err, &noGraph) && noGraph.Variant != fashionclip.FP32:
 		return "try without --variant"
+	case errors.As(err, &gone):
+		return "pass --model with that model's new folder"
 	}
 	return ""
 }

@@ -132,17 +132,8 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	ref := ""
 	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
-		if man.Model.Folder != "" {
-			if _, err := os.Stat(man.Model.Folder); err != nil {
-				return fmt.Errorf("index %s was made with the model folder %s, which is gone; fix: pass --model with that model's new folder", o.Index, man.Model.Folder)
-			}
-			ref = man.Model.Folder
-		}
-		if ref == "" && man.Model.Repo != "" {
-			ref = man.Model.Repo
-			if man.Model.Revision != "" {
-				ref += "@" + man.Model.Revision
-			}
+		if ref, err = index.ModelRef(o.Index, man.Model); err != nil {
+			return err
 		}
 	}
 	m, err := f.LoadModel(ctx, ref, nil)
@@ -172,14 +163,16 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 		return err
 	}
 	if o.Report != "" {
-		if err := writeSearchReport(o, hits); err != nil {
+		if err := writeSearchReport(ctx, o, ix, m, hits); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}
 	if o.Paths {
 		for _, h := range hits {
 			if !h.Item.IsText {
-				if _, err := fmt.Fprintln(f.IO.Out, h.Item.Path); err != nil {
+				// Where the file is, for a viewer: the stored path is
+				// relative to the index's root, not to the working folder.
+				if _, err := fmt.Fprintln(f.IO.Out, ix.FilePath(h.Item.Path)); err != nil {
 					return quietPipe(err)
 				}
 			}
@@ -190,13 +183,14 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 }
 
 // writeSearchReport writes the hits as an HTML page, with a thumbnail of
-// each image that still decodes.
-func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
+// each image that still decodes; the page names the files where they are
+// (its links open them), not as the index stores them.
+func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, m *fashionclip.Model, hits []index.Hit) error {
 	out := make([]report.SearchHit, len(hits))
 	for i, h := range hits {
-		out[i] = report.SearchHit{Path: h.Item.Path, Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
+		out[i] = report.SearchHit{Path: ix.FilePath(h.Item.Path), Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
 		if !h.Item.IsText {
-			if data, err := os.ReadFile(h.Item.Path); err == nil {
+			if data, err := m.Preprocessor().ReadFile(ctx, out[i].Path); err == nil {
 				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
 			}
 		}
@@ -211,42 +205,21 @@ func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
 
 // queryVector embeds the terms and combines them.
 func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) ([]float32, error) {
-	var texts, images []string
-	for _, t := range terms {
-		if t.Image != "" {
-			images = append(images, t.Image)
-		} else {
-			texts = append(texts, t.Text)
-		}
-	}
-	var textEmb [][]float32
-	var err error
-	if len(texts) > 0 {
-		if textEmb, err = m.EncodeTexts(ctx, texts); err != nil {
+	images := func(ctx context.Context, paths []string) ([][]float32, error) {
+		res, err := m.EncodeImageFiles(ctx, paths)
+		if err != nil {
 			return nil, err
 		}
-	}
-	var imgRes []fashionclip.ImageResult
-	if len(images) > 0 {
-		if imgRes, err = m.EncodeImageFiles(ctx, images); err != nil {
-			return nil, err
-		}
-		for _, r := range imgRes {
+		embs := make([][]float32, len(res))
+		for i, r := range res {
 			if r.Err != nil {
 				return nil, fmt.Errorf("--image %s: %w", r.Item, r.Err)
 			}
+			embs[i] = r.Embedding
 		}
+		return embs, nil
 	}
-	embs := make([][]float32, len(terms))
-	ti, ii := 0, 0
-	for i, t := range terms {
-		if t.Image != "" {
-			embs[i], ii = imgRes[ii].Embedding, ii+1
-		} else {
-			embs[i], ti = textEmb[ti], ti+1
-		}
-	}
-	return query.Vector(terms, embs)
+	return query.Embed(ctx, terms, m.EncodeTexts, images)
 }
 
 func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {

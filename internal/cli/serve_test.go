@@ -117,38 +117,6 @@ func TestServeExposureWarning(t *testing.T) {
 	}
 }
 
-func TestServeModelIDs(t *testing.T) {
-	folders := []struct{ dir, want string }{
-		{"/models/fashion-clip", "fashion-clip"},
-		{"/models/fashion-clip/", "fashion-clip"},
-		{"/models/fashion-clip/onnx", "fashion-clip"},
-		{"/models/fashion-clip/model.onnx", "fashion-clip"},
-		{"/models/fashion-clip/onnx/model_fp16.onnx", "fashion-clip"},
-	}
-	for _, tc := range folders {
-		if got := modelFolderName(tc.dir); got != tc.want {
-			t.Errorf("modelFolderName(%s) = %q, want %q", tc.dir, got, tc.want)
-		}
-	}
-
-	dir := tinyModel(t)
-	m := loadTestModel(t, dir)
-	base := filepath.Base(dir)
-	tests := []struct {
-		ref  string
-		want []string
-	}{
-		{dir, []string{base}},
-		{"patrickjohncyh/fashion-clip", []string{"patrickjohncyh/fashion-clip", base}},
-		{"patrickjohncyh/fashion-clip@main", []string{"patrickjohncyh/fashion-clip", base}},
-	}
-	for _, tc := range tests {
-		if got := servedModelIDs(tc.ref, m); strings.Join(got, " ") != strings.Join(tc.want, " ") {
-			t.Errorf("servedModelIDs(%s) = %q, want %q", tc.ref, got, tc.want)
-		}
-	}
-}
-
 // TestServeInProcess runs the command on 127.0.0.1:0 with the tiny model,
 // checks it answers with its key, and that cancelling (what SIGTERM does
 // to the command's context) shuts it down cleanly.
