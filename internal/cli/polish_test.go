@@ -64,6 +64,8 @@ func TestUnknownSubcommandsAndFlags(t *testing.T) {
 		{[]string{"index", "inf", "x"}, "Did you mean this?\n\tinfo"},
 		{[]string{"runtime", "instal"}, "Did you mean this?\n\tinstall"},
 		{[]string{"completion", "bsh"}, "Did you mean this?\n\tbash"},
+		{[]string{"help", "clasify"}, "Did you mean this?\n\tclassify"},
+		{[]string{"help", "model", "lst"}, "Did you mean this?\n\tlist"},
 		{[]string{"clasify"}, "Did you mean this?\n\tclassify"},
 		{[]string{"classify", "x.jpg", "--lables", "a"}, "Did you mean this?\n\t--labels"},
 		{[]string{"index", "info"}, "accepts 1 arg"},
@@ -71,6 +73,11 @@ func TestUnknownSubcommandsAndFlags(t *testing.T) {
 		r := runCLI(t, false, "", nil, tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 with %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"help", "model"}, {"help", "model", "list"}, {"help", "environment"}, {"help"}} {
+		if r := runCLI(t, false, "", nil, args...); r.code != 0 || !strings.Contains(r.stdout, "fashionclip") || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %.80q, stderr %q", args, r.code, r.stdout, r.stderr)
 		}
 	}
 }
