@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -83,6 +84,11 @@ func TestCheckDistinctUsesTheTokenizersNormalisation(t *testing.T) {
 // the cases of TestSplit.
 var splitSeeds = []string{`dress,boot, sandal `, `3" heel,flat`, `"t-shirt, cotton",jeans`, ` "a ""quoted"" word" , b`, `"",a,,  ,b,`, `x,"a, b`, `"a"b,c`}
 
+// linesSeeds are the seeds of FuzzReadLines: TestReadLines's file, and
+// one with a long line and CRLF endings.
+var linesSeeds = []string{"\xef\xbb\xbfdress\n\n  # a comment\n#another\nboot # not a comment\n  sandal  \r\n",
+	"a\r\n\r\n#\r\n" + strings.Repeat("x", 5000) + "\r\nb"}
+
 func TestWriteFuzzSeeds(t *testing.T) {
 	fuzzseed.SkipUnlessWriting(t)
 	for i, s := range splitSeeds {
@@ -90,6 +96,34 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i, s := range linesSeeds {
+		if err := fuzzseed.Write("testdata/fuzz", "FuzzReadLines", fmt.Sprintf("file%d", i), []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzReadLines: every entry is trimmed, non-empty and no comment, and
+// reading the entries back as a file gives them again.
+func FuzzReadLines(f *testing.F) {
+	for _, s := range linesSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := ReadLines(bytes.NewReader(data))
+		if err != nil {
+			return // a line over the scanner's limit
+		}
+		for _, l := range got {
+			if l == "" || l != strings.TrimSpace(l) || strings.HasPrefix(l, "#") || strings.ContainsAny(l, "\n") {
+				t.Fatalf("%q: entry %q", data, l)
+			}
+		}
+		again, err := ReadLines(strings.NewReader(strings.Join(got, "\n")))
+		if err != nil || !slices.Equal(again, got) {
+			t.Fatalf("%q: %q read back as %q, %v", data, got, again, err)
+		}
+	})
 }
 
 // FuzzSplit: any list either fails with a SyntaxError or splits into
