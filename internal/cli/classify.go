@@ -166,7 +166,9 @@ func readLinesFile(path string) ([]string, error) {
 // checkLabels applies the softmax rules to each group of labels scored
 // together: labels the tokenizer cannot tell apart are a usage error (they
 // would split one probability), and a lone label gets a warning (softmax
-// scores it 1 whatever the image).
+// scores it 1 whatever the image), as does a prompt the tokenizer cuts.
+// Warnings about what the scores mean print even with --quiet, as the
+// synthetic-model and device warnings do.
 func checkLabels(f *Factory, m *fashionclip.Model, o *ClassifyOptions) error {
 	tok, err := m.Tokenizer()
 	if err != nil {
@@ -185,7 +187,7 @@ func checkLabels(f *Factory, m *fashionclip.Model, o *ClassifyOptions) error {
 			if group != "" {
 				what = fmt.Sprintf("group %q has one label", group)
 			}
-			f.Warnf("WARNING: %s (%q): softmax scores it 1 for every image; add labels to choose between, or pass --raw-scores for its cosine similarity (a space in the list? quote it: --labels \"a, b\")", what, list[0])
+			f.Errorf("WARNING: %s (%q): softmax scores it 1 for every image; add labels to choose between, or pass --raw-scores for its cosine similarity (a space in the list? quote it: --labels \"a, b\")", what, list[0])
 		}
 		return nil
 	}
@@ -216,7 +218,7 @@ func checkLabels(f *Factory, m *fashionclip.Model, o *ClassifyOptions) error {
 		if len(cut) > 1 {
 			more = fmt.Sprintf(" (and %d more)", len(cut)-1)
 		}
-		f.Warnf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s", output.Plural(len(cut), "prompt"), tok.MaxLength, cut[0], more)
+		f.Errorf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s", output.Plural(len(cut), "prompt"), tok.MaxLength, cut[0], more)
 	}
 	return nil
 }

@@ -393,7 +393,7 @@ func TestSoftmaxTraps(t *testing.T) {
 	run := func(args ...string) cliResult {
 		return runCLI(t, false, "", nil, append([]string{"classify", img, "-m", model, "-f", "jsonl"}, args...)...)
 	}
-	r := run("--labels", "dress")
+	r := run("--labels", "dress", "-q")
 	if r.code != 0 || !strings.Contains(r.stderr, "WARNING: one label") || !strings.Contains(r.stderr, "--raw-scores") {
 		t.Errorf("one label: exit %d, %q", r.code, r.stderr)
 	}
