@@ -18,13 +18,13 @@ import (
 func NewCmdIndex(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "index",
-		Short: "Inspect, compact, merge and export embedding indexes; find duplicates",
+		Short: "Inspect, verify, compact, merge and export embedding indexes; find duplicates",
 		Long: `An index is the folder 'fashionclip embed PATH... -o INDEX' writes: .npy chunks of
 row-normalised vectors, Parquet tables of the live items and manifest.json (see
 docs/index.md). These commands work on indexes without loading a model.`,
 	}
 	cmd.AddCommand(NewCmdIndexInfo(f, nil), NewCmdIndexCompact(f, nil), NewCmdIndexMerge(f, nil),
-		NewCmdIndexExport(f, nil), NewCmdIndexDupes(f, nil))
+		NewCmdIndexExport(f, nil), NewCmdIndexDupes(f, nil), NewCmdIndexVerify(f, nil))
 	return cmd
 }
 
