@@ -509,3 +509,49 @@ func TestEmbedIndexStdinAndGlobs(t *testing.T) {
 		t.Errorf("naming the deleted PNG again: %v", got)
 	}
 }
+
+// The same file is the same item whichever working folder a run starts
+// from (paths are stored relative to the index's root, docs/index.md
+// "Paths"), and a run over a narrower walk keeps the rows it did not see.
+func TestEmbedIndexFromAnotherFolder(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	work, _ := os.Getwd()
+	all, _ := filepath.Glob("imgs/*")
+	run := func(dir string, args ...string) [7]int {
+		t.Helper()
+		chdir(t, filepath.Join(work, dir))
+		r := runCLI(t, false, "", nil, append([]string{"embed", "-m", model}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("%s: %v: exit %d: %s", dir, args, r.code, r.stderr)
+		}
+		return idxSummary(t, r.stderr)
+	}
+	if got := run("imgs", ".", "-o", "../idx"); got[0] != len(all) {
+		t.Fatalf("first run from imgs/: %v", got)
+	}
+	if got := run(".", "imgs", "-o", "idx"); got != [7]int{0, 0, 0, len(all), 0, len(all), 0} {
+		t.Errorf("rerun from the parent: %v, want everything unchanged", got)
+	}
+	if got := run(".", filepath.Join(work, "imgs"), "-o", filepath.Join(work, "idx")); got[3] != len(all) {
+		t.Errorf("rerun with absolute paths: %v, want everything unchanged", got)
+	}
+	for key := range idxRead(t, filepath.Join(work, "idx")) {
+		if !strings.HasPrefix(key, index.PathKey("imgs/")) {
+			t.Errorf("item %s is not stored relative to the root", key)
+		}
+	}
+	// A hidden file indexed with --hidden and then deleted stays in the
+	// index after a run without --hidden: that walk would not have seen it.
+	idxCopyFile(t, "imgs/f_exif6.jpg", "imgs/.hidden.jpg")
+	if got := run(".", "imgs", "-o", "idx", "--hidden"); got[0] != 1 {
+		t.Fatalf("--hidden run: %v", got)
+	}
+	os.Remove("imgs/.hidden.jpg")
+	if got := run("imgs", ".", "-o", "../idx"); got[2] != 0 || got[5] != len(all)+1 {
+		t.Errorf("a run that skips hidden files: %v, want the hidden row kept", got)
+	}
+	if got := run("imgs", ".", "-o", "../idx", "--hidden"); got[2] != 1 || got[5] != len(all) {
+		t.Errorf("a --hidden run: %v, want the hidden row dropped", got)
+	}
+}
