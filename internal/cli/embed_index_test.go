@@ -555,3 +555,59 @@ func TestEmbedIndexFromAnotherFolder(t *testing.T) {
 		t.Errorf("a --hidden run: %v, want the hidden row dropped", got)
 	}
 }
+
+// embed -o into an index with a damaged chunk fails naming the chunk and
+// changes nothing, instead of counting the chunk's items as unchanged.
+func TestEmbedIndexDamagedChunk(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", "good", "--commit-every", "4"); r.code != 0 {
+		t.Fatalf("embed: exit %d: %s", r.code, r.stderr)
+	}
+	man, err := index.ReadManifest("good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := man.Chunks[0].Chunk
+	data, err := os.ReadFile(filepath.Join("good", chunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape := fmt.Sprintf("(%d, %d)", man.Chunks[0].Rows, man.Dim)
+	reshaped := fmt.Sprintf("(%d, %d)", man.Chunks[0].Rows*2, man.Dim/2) // same bytes, other shape
+	if len(shape) != len(reshaped) || !strings.Contains(string(data), shape) {
+		t.Fatalf("cannot reshape %q in the header", shape)
+	}
+	tests := []struct {
+		name string
+		data []byte // the chunk's new contents; nil removes it
+		want string
+	}{
+		{"missing", nil, "no such file"},
+		{"truncated", data[:len(data)-8], "truncated"},
+		{"another dimension", []byte(strings.Replace(string(data), shape, reshaped, 1)), fmt.Sprintf("the manifest says %d", man.Dim)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := strings.ReplaceAll(tt.name, " ", "-")
+			if err := os.CopyFS(dir, os.DirFS("good")); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, chunk)
+			os.Chmod(path, 0o644)
+			if tt.data == nil {
+				os.Remove(path)
+			} else if err := os.WriteFile(path, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+			r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", dir)
+			if r.code != ExitFatal || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "unchanged") {
+				t.Errorf("exit %d, want %d naming %s (%q):\n%s", r.code, ExitFatal, path, tt.want, r.stderr)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "manifest.json")); string(after) != string(before) {
+				t.Error("the refused run changed the manifest")
+			}
+		})
+	}
+}
