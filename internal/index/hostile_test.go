@@ -205,22 +205,13 @@ func TestNonFiniteRows(t *testing.T) {
 			dir := t.TempDir()
 			smallIndex(t, dir, tt.dtype)
 			chunk := filepath.Join(dir, pairFile(t, dir, 0, "chunk"))
-			b, err := os.ReadFile(chunk)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := parseNpyHeader(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.dtype == DTypeFloat32 {
-				binary.LittleEndian.PutUint32(b[h.dataOffset+2*4:], tt.bits)
-			} else {
-				binary.LittleEndian.PutUint16(b[h.dataOffset+2*2:], uint16(tt.bits))
-			}
-			if err := os.WriteFile(chunk, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			editVectors(t, chunk, func(data []byte) {
+				if tt.dtype == DTypeFloat32 {
+					binary.LittleEndian.PutUint32(data[2*4:], tt.bits)
+				} else {
+					binary.LittleEndian.PutUint16(data[2*2:], uint16(tt.bits))
+				}
+			})
 			before, _ := ReadManifest(dir)
 			refused := func(what string, err error) {
 				t.Helper()

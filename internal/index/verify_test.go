@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -283,6 +284,17 @@ func asVersion1(t testing.TB, dir string) {
 // overwriteRow writes vec over row r of a float32 chunk in place.
 func overwriteRow(t *testing.T, path string, r, dim int, vec []float32) {
 	t.Helper()
+	editVectors(t, path, func(data []byte) {
+		for i, v := range vec {
+			binary.LittleEndian.PutUint32(data[(r*dim+i)*4:], math.Float32bits(v))
+		}
+	})
+}
+
+// editVectors lets edit change the data of a chunk (the bytes after its
+// header) in place.
+func editVectors(t *testing.T, path string, edit func(data []byte)) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -291,11 +303,7 @@ func overwriteRow(t *testing.T, path string, r, dim int, vec []float32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range vec {
-		bits := math.Float32bits(v)
-		off := h.dataOffset + (r*dim+i)*4
-		b[off], b[off+1], b[off+2], b[off+3] = byte(bits), byte(bits>>8), byte(bits>>16), byte(bits>>24)
-	}
+	edit(b[h.dataOffset:])
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
