@@ -264,10 +264,10 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	}
 	st := plan.Stats()
 	reportIndexRun(f, o.Index, w, st)
-	if st.Failed == 0 {
-		return nil
-	}
 	if len(o.Inputs) == 0 {
+		if st.Failed == 0 {
+			return nil
+		}
 		return imageRun{ok: len(texts) - st.Failed, failed: st.Failed}.exitFor(nil)
 	}
 	return imageRun{ok: st.Added + st.Replaced + st.Unchanged, failed: st.Failed}.exitFor(o.Inputs)

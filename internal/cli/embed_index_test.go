@@ -611,3 +611,17 @@ func TestEmbedIndexDamagedChunk(t *testing.T) {
 		})
 	}
 }
+
+// A walk that finds no image is an error with -o as without it.
+func TestEmbedIndexNoImages(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	chdir(t, t.TempDir())
+	os.Mkdir("empty", 0o755)
+	r := runCLI(t, false, "", nil, "embed", "-m", model, "empty", "-o", "idx", "--text", "red dress")
+	if r.code != ExitFatal || !strings.Contains(r.stderr, "no image found") {
+		t.Errorf("exit %d, want %d: %s", r.code, ExitFatal, r.stderr)
+	}
+	if _, ok := idxRead(t, "idx")[index.TextKey("red dress")]; !ok {
+		t.Error("the text was not indexed")
+	}
+}
