@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -48,7 +49,7 @@ embed writes the index.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return indexVerifyRun(opts)
+			return indexVerifyRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "read every byte: compare recorded SHA-256s, check vectors without one")
@@ -56,12 +57,15 @@ embed writes the index.`,
 	return cmd
 }
 
-func indexVerifyRun(o *IndexVerifyOptions) error {
+func indexVerifyRun(ctx context.Context, o *IndexVerifyOptions) error {
 	f := o.f
 	records := output.NewRecordWriter(f.IO.Out, false)
 	var damaged []string
 	for _, dir := range o.Indexes {
-		r, err := index.Verify(dir, o.Deep)
+		r, err := index.Verify(ctx, dir, o.Deep)
+		if ctx.Err() != nil {
+			return ctx.Err() // interrupted: nothing to conclude
+		}
 		if err != nil {
 			// Not an index at all (or an unreadable folder): a problem of
 			// this argument; the other indexes are still checked.

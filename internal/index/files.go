@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -84,4 +85,18 @@ func withoutPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// ctxReader stops reading once ctx is cancelled: a long read of a large
+// (or endless) file honours Ctrl-C between blocks.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

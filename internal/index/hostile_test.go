@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -44,7 +45,7 @@ func useIndex(t *testing.T, dir string) map[string]error {
 		return err
 	})
 	run("Verify", func() error {
-		r, err := Verify(dir, true)
+		r, err := Verify(context.Background(), dir, true)
 		if err == nil && !r.Healthy() {
 			err = errors.New(r.Problems[0].String())
 		}
@@ -260,7 +261,7 @@ func TestNonFiniteRows(t *testing.T) {
 			}
 			_, err = Merge(filepath.Join(t.TempDir(), "out"), []string{dir}, MergeOptions{})
 			refused("Merge", err)
-			if r, err := Verify(dir, true); err != nil || r.Healthy() {
+			if r, err := Verify(context.Background(), dir, true); err != nil || r.Healthy() {
 				t.Errorf("deep verification: %v %v", err, r.Problems)
 			}
 		})

@@ -219,19 +219,11 @@ func statFile(ctx context.Context, name string, hash bool) (fileState, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return s, err
+	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20)); err != nil {
+		if ctx.Err() != nil {
+			return s, ctx.Err()
 		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return s, withoutPath(err)
-		}
+		return s, withoutPath(err)
 	}
 	s.sha = hex.EncodeToString(h.Sum(nil))
 	return s, nil

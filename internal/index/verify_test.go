@@ -1,10 +1,12 @@
 package index
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -183,7 +185,7 @@ func TestDamagedIndexes(t *testing.T) {
 				}
 			}
 
-			r, err := Verify(dir, true)
+			r, err := Verify(context.Background(), dir, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +199,7 @@ func TestDamagedIndexes(t *testing.T) {
 			if !found {
 				t.Errorf("deep verification: %v does not report %s with %q", r.Problems, path, d.want)
 			}
-			shallow, err := Verify(dir, false)
+			shallow, err := Verify(context.Background(), dir, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +247,7 @@ func TestVerifyHealthy(t *testing.T) {
 			dir := t.TempDir()
 			smallIndex(t, dir, dtype)
 			for _, deep := range []bool{false, true} {
-				r, err := Verify(dir, deep)
+				r, err := Verify(context.Background(), dir, deep)
 				if err != nil || !r.Healthy() {
 					t.Fatalf("deep=%v: %v %v", deep, r.Problems, err)
 				}
@@ -262,7 +264,7 @@ func TestVerifyHealthy(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Verify(t.TempDir(), false); !errors.Is(err, ErrNotIndex) {
+	if _, err := Verify(context.Background(), t.TempDir(), false); !errors.Is(err, ErrNotIndex) {
 		t.Errorf("an empty folder: %v", err)
 	}
 }
@@ -334,7 +336,7 @@ func TestVerifyVersion1Vectors(t *testing.T) {
 			if tt.row >= 0 {
 				overwriteRow(t, chunk, tt.row, 8, tt.vec)
 			}
-			r, err := Verify(dir, true)
+			r, err := Verify(context.Background(), dir, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,7 +352,7 @@ func TestVerifyVersion1Vectors(t *testing.T) {
 			if len(r.Problems) != 1 || r.Problems[0].File != chunk || !strings.Contains(r.Problems[0].Problem, tt.want) {
 				t.Errorf("problems %v, want %s: %s", r.Problems, chunk, tt.want)
 			}
-			if shallow, _ := Verify(dir, false); !shallow.Healthy() {
+			if shallow, _ := Verify(context.Background(), dir, false); !shallow.Healthy() {
 				t.Errorf("shallow verification reads vectors: %v", shallow.Problems)
 			}
 		})
@@ -428,7 +430,7 @@ func TestVerifyCrossChecks(t *testing.T) {
 			if tt.file != "manifest" {
 				want = filepath.Join(dir, pairFile(t, dir, 1, "table"))
 			}
-			r, err := Verify(dir, false)
+			r, err := Verify(context.Background(), dir, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -457,8 +459,27 @@ func TestVerifyCrossChecks(t *testing.T) {
 				t.Errorf("%s was overwritten", k)
 			}
 		}
-		if r, _ := Verify(dir, true); !r.Healthy() {
+		if r, _ := Verify(context.Background(), dir, true); !r.Healthy() {
 			t.Errorf("problems: %v", r.Problems)
 		}
 	})
+}
+
+// A cancelled verification ends with the context's error, not a report of
+// problems it did not find.
+func TestVerifyCancelled(t *testing.T) {
+	dir := t.TempDir()
+	smallIndex(t, dir, DTypeFloat32)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, deep := range []bool{false, true} {
+		if r, err := Verify(ctx, dir, deep); !errors.Is(err, context.Canceled) || len(r.Problems) != 0 {
+			t.Errorf("deep %v: %v, problems %v", deep, err, r.Problems)
+		}
+	}
+	// ctxReader, which every long read goes through, stops between blocks.
+	n, err := io.Copy(io.Discard, ctxReader{ctx, strings.NewReader("data")})
+	if n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("read %d bytes after the cancel: %v", n, err)
+	}
 }
