@@ -2,6 +2,8 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -87,16 +89,22 @@ func withoutPath(err error) error {
 	return err
 }
 
-// ctxReader stops reading once ctx is cancelled: a long read of a large
-// (or endless) file honours Ctrl-C between blocks.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+// hashSHA256 hashes r to its end, checking ctx between 1 MiB blocks: a
+// long read of a large (or endless) file honours Ctrl-C.
+func hashSHA256(ctx context.Context, r io.Reader) (string, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
 	}
-	return c.r.Read(p)
 }

@@ -2,11 +2,8 @@ package index
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -218,15 +215,10 @@ func statFile(ctx context.Context, name string, hash bool) (fileState, error) {
 		return s, withoutPath(err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20)); err != nil {
-		if ctx.Err() != nil {
-			return s, ctx.Err()
-		}
-		return s, withoutPath(err)
+	if s.sha, err = hashSHA256(ctx, f); err != nil && ctx.Err() == nil {
+		err = withoutPath(err)
 	}
-	s.sha = hex.EncodeToString(h.Sum(nil))
-	return s, nil
+	return s, err
 }
 
 // Files are the files to embed, in walk order.

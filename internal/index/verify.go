@@ -2,11 +2,8 @@ package index
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -185,14 +182,14 @@ func (in *inspection) checkHash(path, want string) {
 		return
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{in.ctx, f}); err != nil {
+	got, err := hashSHA256(in.ctx, f)
+	if err != nil {
 		if in.ctx.Err() == nil {
 			in.add(path, withoutPath(err))
 		}
 		return
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+	if got != want {
 		in.add(path, fmt.Errorf("SHA-256 %s, the manifest records %s: the file changed after it was written", got, want))
 	}
 }
