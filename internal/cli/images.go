@@ -125,9 +125,6 @@ func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, in Input
 		if r.Err != nil {
 			// A failed input is an error, not a note: --quiet does not hide it.
 			run.failed++
-			if bar != nil {
-				bar.Clear()
-			}
 			f.Errorf("%s: %v", r.Item.Path, r.Err)
 		} else {
 			run.ok++
@@ -176,8 +173,10 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 }
 
 // imageProgress is the stderr progress bar of image runs (total -1: unknown).
+// It draws through ProgressWriter, so rows and messages written meanwhile
+// never share its line.
 func imageProgress(f *Factory, what string, total int) *progressbar.ProgressBar {
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ErrOut),
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ProgressWriter()),
 		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
