@@ -179,12 +179,13 @@ func findShipped(have func(string) bool, v Variant) (Graphs, error) {
 	var tried []string
 	for _, dir := range GraphDirs {
 		combined := dir + "model" + s + ".onnx"
-		text, vision := dir+"text_model"+s+".onnx", dir+"vision_model"+s+".onnx"
+		sp := SplitAt(dir, v)
+		text, vision := sp.Text, sp.Vision
 		switch {
 		case have(combined):
 			return Graphs{Kind: Combined, Dir: dir, Combined: combined}, nil
 		case have(text) && have(vision):
-			return Graphs{Kind: Split, Dir: dir, Text: text, Vision: vision}, nil
+			return sp, nil
 		case have(text):
 			return Graphs{}, &HalfSplitError{Have: text, Missing: vision}
 		case have(vision):
@@ -193,6 +194,13 @@ func findShipped(have func(string) bool, v Variant) (Graphs, error) {
 		tried = append(tried, combined, text+" + "+path.Base(vision))
 	}
 	return Graphs{}, &NoGraphError{Variant: v, Tried: tried, Available: AvailableVariants(have)}
+}
+
+// SplitAt is the split layout of variant v in dir ("" or "onnx/"): the
+// names a folder written for that variant gives its graphs.
+func SplitAt(dir string, v Variant) Graphs {
+	s := v.Suffix()
+	return Graphs{Kind: Split, Dir: dir, Text: dir + "text_model" + s + ".onnx", Vision: dir + "vision_model" + s + ".onnx"}
 }
 
 // AvailableVariants lists the variants whose graphs have reports.

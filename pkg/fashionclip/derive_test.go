@@ -249,3 +249,67 @@ func TestQuantizedIsNeverDerived(t *testing.T) {
 		t.Fatalf("--variant quantized on an fp32-only model: %v", err)
 	}
 }
+
+func TestWriteInt8Folder(t *testing.T) {
+	ref, want := loadReference(t)
+	rt := testRuntime(t)
+	ctx := context.Background()
+	fp := loadModel(t, filepath.Join(ref, "models", "tiny-optimum"))
+	out := filepath.Join(t.TempDir(), "int8")
+	w, err := fp.WriteInt8Folder(out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.TextFacts.Quantized == 0 || w.VisionFacts.Quantized == 0 || len(w.Files) < 3 {
+		t.Fatalf("wrote %+v", w)
+	}
+	if _, err := fp.WriteInt8Folder(out, false); !errors.As(err, new(*FolderExistsError)) {
+		t.Fatalf("a second write without overwrite: %v", err)
+	}
+	if _, err := fp.WriteInt8Folder(out, true); err != nil {
+		t.Fatal(err)
+	}
+	var log logBuffer
+	q, err := rt.Load(ctx, out, Options{Variant: Int8, CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if l := q.Layout(); l.Kind != Split || l.From != "" || l.Text != w.Text || l.Vision != w.Vision {
+		t.Fatalf("the written folder loads as %+v", l)
+	}
+	if _, err := rt.Load(ctx, out, Options{CacheDir: t.TempDir()}); err == nil {
+		t.Fatal("the int8 folder loaded as fp32")
+	}
+	if _, err := q.WriteInt8Folder(t.TempDir(), false); !errors.Is(err, ErrNotFP32) {
+		t.Fatalf("int8 from int8: %v", err)
+	}
+
+	var texts []string
+	for text := range want.Texts {
+		texts = append(texts, text)
+	}
+	in := CompareInputs{Texts: texts, Labels: []string{"sneaker", "boot", "dress", "bag"},
+		Images: []ImageInput{{Name: "missing", Path: filepath.Join(t.TempDir(), "missing.jpg")}}}
+	for name := range want.Images {
+		in.Images = append(in.Images, ImageInput{Name: name, Path: filepath.Join(ref, "images", name)})
+	}
+	f, err := Compare(ctx, fp, q, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fidelity %+v", f)
+	if f.Texts.N != len(texts) || f.Images.N != len(want.Images) || len(f.Failed) != 1 || f.Top1Of != len(want.Images) {
+		t.Fatalf("counts: %+v", f)
+	}
+	if f.Texts.Min < minDerivedCosine || f.Images.Min < minDerivedCosine || f.Texts.Mean < f.Texts.Min || f.Texts.Mean > 1.000001 {
+		t.Errorf("int8 folder vs fp32: %+v", f)
+	}
+	if log.count("prepared") != 0 {
+		t.Fatalf("the written folder was derived again: %s", log.buf.String())
+	}
+	// Against itself, a model agrees exactly.
+	if self, err := Compare(ctx, fp, fp, in); err != nil || self.Images.Min < 0.999999 || self.Top1Agree != self.Top1Of {
+		t.Fatalf("fp32 against itself: %+v, %v", self, err)
+	}
+}

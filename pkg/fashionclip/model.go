@@ -195,20 +195,24 @@ func (m *Model) load(t *tower, path string) (*ort.Session, error) {
 	return t.sess, t.err
 }
 
-func (m *Model) textSession() (*ort.Session, error) {
-	path := m.layout.Text
-	if m.layout.Kind == Combined {
-		path = m.split.Text
+// towerGraph is the tower's graph file before any derivation: the layout's
+// own, or the one cut out of the combined graph.
+func (m *Model) towerGraph(t *tower) string {
+	switch {
+	case t == &m.text && m.layout.Kind == Combined:
+		return m.split.Text
+	case t == &m.text:
+		return m.layout.Text
+	case m.layout.Kind == Combined:
+		return m.split.Vision
 	}
-	return m.load(&m.text, path)
+	return m.layout.Vision
 }
 
+func (m *Model) textSession() (*ort.Session, error) { return m.load(&m.text, m.towerGraph(&m.text)) }
+
 func (m *Model) visionSession() (*ort.Session, error) {
-	path := m.layout.Vision
-	if m.layout.Kind == Combined {
-		path = m.split.Vision
-	}
-	return m.load(&m.vision, path)
+	return m.load(&m.vision, m.towerGraph(&m.vision))
 }
 
 // Tower names one of the model's two encoders.
