@@ -117,8 +117,9 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // CosineStats summarise the cosines between two models' embeddings of the
 // same inputs.
 type CosineStats struct {
-	N         int
-	Min, Mean float64
+	N    int     `json:"n"`
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
 }
 
 func cosineStats(a, b [][]float32) CosineStats {
