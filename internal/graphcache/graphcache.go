@@ -66,8 +66,8 @@ func SourceKey(path string) (string, error) {
 func BlobKey(sha string) string { return "blob-" + sha }
 
 // Key joins a source key and a recipe ("blob-…" + "int8-v1-standard.text"
-// for one derived tower); the bare
-// source key is the entry of the tower split.
+// for one derived tower); the bare source key is the entry of the tower
+// split.
 func Key(source, recipe string) string {
 	if recipe == "" {
 		return source
