@@ -136,7 +136,8 @@ func shardFromFlags(f *Factory, spec string, shards int, shardsSet bool) (source
 // indexModelInfo describes the loaded model for the manifest.
 func indexModelInfo(m *fashionclip.Model) (index.ModelInfo, error) {
 	id, err := m.Identity()
-	return index.ModelInfo{Repo: id.Repo, Revision: id.Revision, Folder: id.Folder, Graph: id.Graph}, err
+	return index.ModelInfo{Repo: id.Repo, Revision: id.Revision, Folder: id.Folder, Graph: id.Graph,
+		Variant: id.Variant, Recipe: id.Recipe}, err
 }
 
 // preprocessRecord is the preprocessing written to the manifest.
