@@ -110,6 +110,7 @@ the network. HF_TOKEN authenticates for gated or private repos; HF_ENDPOINT pick
 	}
 	cmd.AddCommand(NewCmdModelPull(f, nil), NewCmdModelList(f, nil), NewCmdModelInfo(f, nil),
 		NewCmdModelRm(f, nil), NewCmdModelPath(f, nil))
+	cmd.AddCommand(NewCmdModelQuantize(f, nil))
 	return cmd
 }
 

@@ -25,6 +25,7 @@ func remedy(err error) string {
 		old      *fashionclip.RuntimeTooOldError
 		noGraph  *modelfiles.NoGraphError
 		gone     *index.ModelFolderGoneError
+		variant  *index.VariantMismatchError
 	)
 	install := "run `fashionclip runtime install`"
 	switch {
@@ -42,6 +43,8 @@ func remedy(err error) string {
 		return install
 	case errors.As(err, &noGraph) && noGraph.Variant != fashionclip.FP32:
 		return "try without --variant"
+	case errors.As(err, &variant):
+		return "pass --variant " + variant.IndexHas.Variant.String() + " (the index's), or for a search --allow-variant-mismatch"
 	case errors.As(err, &gone):
 		return "pass --model with that model's new folder"
 	}

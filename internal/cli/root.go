@@ -84,7 +84,7 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 	root.SetErr(f.IO.ErrOut)
 	g, pf := f.Flags, root.PersistentFlags()
 	pf.StringVarP(&g.Model, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+EnvModel+" or "+DefaultModel+")")
-	pf.StringVar(&g.Variant, "variant", "", "graph variant: "+strings.Join(fashionclip.Variants(), ", ")+" (when the model ships them)")
+	pf.StringVar(&g.Variant, "variant", "", "graph variant: "+strings.Join(fashionclip.Variants(), ", ")+" (as the model ships them; int8 is derived from fp32 into the cache when not shipped)")
 	pf.StringVar(&g.Device, "device", "cpu", "execution provider: cpu, cuda or coreml (falls back to cpu with a warning)")
 	pf.IntVar(&g.Threads, "threads", 0, "threads for inference and decoding together (default: all cores)")
 	pf.StringVar(&g.ORTLib, "ort-lib", "", "path to libonnxruntime (default: $FASHIONCLIP_ORT_LIB, beside the executable, the user cache, the system)")

@@ -32,6 +32,9 @@ type SearchOptions struct {
 	// Report is --report FILE (HTML); Paths prints bare image paths.
 	Report string
 	Paths  bool
+	// AllowVariantMismatch searches an index made by another variant of
+	// the model (close vectors, not equal ones).
+	AllowVariantMismatch bool
 	// Terms is the parsed query: --image terms first, then the positional ones.
 	Terms []query.Term
 }
@@ -63,7 +66,8 @@ A text-only query loads only the text half of the model.
 
 Output: a table on a terminal, JSON Lines when piped:
   {"path": <image>, "score": <cosine>}   or   {"text": <text>, "score": <cosine>}
-Without --model, the model recorded in the index is used.`,
+Without --model, the model recorded in the index is used, and without --variant its
+variant; another variant of the same model is refused unless --allow-variant-mismatch.`,
 		Example: `  fashionclip search catalog.idx "red floral summer dress"
   fashionclip search catalog.idx "white sneaker" - "logo" + 2:"chunky sole" -k 20
   fashionclip search catalog.idx --image query.jpg - "stripes" --min-score 0.25 -f tsv`,
@@ -87,6 +91,7 @@ Without --model, the model recorded in the index is used.`,
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
 	fl.StringVar(&opts.Report, "report", "", "also write the results as an HTML page with thumbnails")
 	fl.BoolVar(&opts.Paths, "paths", false, "print bare image paths, one per line (for | xargs feh); texts are left out")
+	fl.BoolVar(&opts.AllowVariantMismatch, "allow-variant-mismatch", false, "search an index made by another variant of the model (scores close, not equal)")
 	return cmd
 }
 
@@ -136,7 +141,11 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 			return err
 		}
 	}
-	m, err := f.LoadModel(ctx, ref, nil)
+	m, err := f.LoadModel(ctx, ref, func(opts *fashionclip.Options) {
+		if f.Flags.Variant == "" && man.Model.Variant != "" {
+			opts.Variant = man.Model.Variant // the index's, unless told otherwise
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -145,8 +154,12 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	if !man.Model.Same(info) {
-		return &index.MismatchError{Index: o.Index, IndexHas: man.Model, Requested: info}
+	if err := index.CheckModel(o.Index, man.Model, info); err != nil {
+		var vm *index.VariantMismatchError
+		if !errors.As(err, &vm) || !o.AllowVariantMismatch {
+			return err
+		}
+		f.Warnf("%v; searching all the same (--allow-variant-mismatch): scores are close to, not equal to, the index's own", err)
 	}
 	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY())
 	if ix.Len() == 0 {

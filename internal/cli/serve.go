@@ -280,6 +280,13 @@ func loadServedModel(ctx context.Context, o *ServeOptions, x *server.Indexes) (*
 		opts.BatchSize = o.MaxBatch
 		opts.MaxPixels = o.MaxPixels
 		opts.NoSpin = true
+		// The served indexes' variant, unless told otherwise (indexes of
+		// several variants are refused below).
+		if x != nil && o.f.Flags.Variant == "" {
+			if infos := x.Info(); len(infos) > 0 && infos[0].Model.Variant != "" {
+				opts.Variant = infos[0].Model.Variant
+			}
+		}
 	})
 	if err != nil {
 		return nil, nil, nil, err

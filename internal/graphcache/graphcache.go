@@ -30,7 +30,7 @@ const entryFile = "entry.json"
 // Meta is what an entry records about itself.
 type Meta struct {
 	Source string    `json:"source"` // the file it was derived from
-	Recipe string    `json:"recipe"` // what was derived, e.g. "split-v1", "int8-r1"
+	Recipe string    `json:"recipe"` // what was derived, e.g. "split-v1", "int8-v1-standard"
 	Built  time.Time `json:"built"`
 	// Extra holds recipe-specific facts (e.g. a graph's logit scale).
 	Extra json.RawMessage `json:"extra,omitempty"`
@@ -65,8 +65,9 @@ func SourceKey(path string) (string, error) {
 // BlobKey is the source key of a Hugging Face blob named by its sha256.
 func BlobKey(sha string) string { return "blob-" + sha }
 
-// Key joins a source key and a recipe ("blob-…" + "int8-r1"); the bare
-// source key is the entry of the tower split.
+// Key joins a source key and a recipe ("blob-…" + "int8-v1-standard.text"
+// for one derived tower); the bare source key is the entry of the tower
+// split.
 func Key(source, recipe string) string {
 	if recipe == "" {
 		return source

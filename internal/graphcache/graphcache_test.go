@@ -70,19 +70,23 @@ func TestBuildReuseAndStale(t *testing.T) {
 
 func TestRemoveSources(t *testing.T) {
 	c := Cache{Root: t.TempDir()}
-	for _, k := range []string{"blob-aa", "blob-aa.int8-r1", "blob-bb"} {
+	// Per-tower derived entries carry a second dot: "source.recipe.tower".
+	for _, k := range []string{"blob-aa", "blob-aa.int8-r1", Key("blob-aa", "int8-v1-standard.text"), "blob-aab", "blob-bb"} {
 		if _, _, err := c.Build(k, Meta{}, func(dir string) error {
 			return os.WriteFile(filepath.Join(dir, "g.onnx"), []byte("12345"), 0o644)
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if e, _ := c.Entries(); e[2].SourceKey() != "blob-aa" {
+		t.Fatalf("source of %s is %q", e[2].Key, e[2].SourceKey())
+	}
 	freed, err := c.RemoveSources("blob-aa")
-	if err != nil || freed < 10 {
+	if err != nil || freed < 15 {
 		t.Fatalf("freed %d, %v", freed, err)
 	}
 	entries, _ := c.Entries()
-	if len(entries) != 1 || entries[0].Key != "blob-bb" {
+	if len(entries) != 2 || entries[0].Key != "blob-aab" || entries[1].Key != "blob-bb" {
 		t.Fatalf("left %+v", entries)
 	}
 }

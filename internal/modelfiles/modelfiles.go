@@ -6,6 +6,7 @@
 package modelfiles
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -70,6 +71,16 @@ func (v Variant) orFP32() Variant {
 // String is the variant's name ("fp32" for the zero value).
 func (v Variant) String() string { return string(v.orFP32()) }
 
+// DerivedFrom names the variant whose graphs fashionclip turns into v when
+// a model does not ship v's own: int8 is quantized from fp32. ok is false
+// for variants that are only ever used as shipped (quantized, fp16, ...).
+func (v Variant) DerivedFrom() (base Variant, ok bool) {
+	if v == Int8 {
+		return FP32, true
+	}
+	return "", false
+}
+
 // Kind is how a model's graphs are cut.
 type Kind string
 
@@ -91,6 +102,10 @@ type Graphs struct {
 	Combined string
 	Text     string
 	Vision   string
+	// From is set when the graphs are another variant's (fp32) and the
+	// requested variant is to be derived from them (see DerivedFrom); it is
+	// empty when they are the requested variant's own files.
+	From Variant
 }
 
 // Files lists the graph paths.
@@ -135,19 +150,42 @@ func (e *HalfSplitError) Error() string {
 
 // FindGraphs looks for the variant's graphs among the files have reports
 // (slash paths relative to the root): in the root, then in onnx/; a
-// combined model*.onnx before a text/vision pair.
+// combined model*.onnx before a text/vision pair. A variant that can be
+// derived (int8) and is not shipped falls back to its base's graphs, with
+// Graphs.From saying so; shipped files always win.
 func FindGraphs(have func(string) bool, v Variant) (Graphs, error) {
 	v = v.orFP32()
+	g, err := findShipped(have, v)
+	var ng *NoGraphError
+	base, derivable := v.DerivedFrom()
+	if !derivable || !errors.As(err, &ng) {
+		return g, err
+	}
+	g, berr := findShipped(have, base)
+	var bng *NoGraphError
+	if errors.As(berr, &bng) {
+		ng.Tried = append(ng.Tried, bng.Tried...)
+		return Graphs{}, ng
+	}
+	if berr != nil {
+		return Graphs{}, berr
+	}
+	g.From = base
+	return g, nil
+}
+
+func findShipped(have func(string) bool, v Variant) (Graphs, error) {
 	s := v.Suffix()
 	var tried []string
 	for _, dir := range GraphDirs {
 		combined := dir + "model" + s + ".onnx"
-		text, vision := dir+"text_model"+s+".onnx", dir+"vision_model"+s+".onnx"
+		sp := SplitAt(dir, v)
+		text, vision := sp.Text, sp.Vision
 		switch {
 		case have(combined):
 			return Graphs{Kind: Combined, Dir: dir, Combined: combined}, nil
 		case have(text) && have(vision):
-			return Graphs{Kind: Split, Dir: dir, Text: text, Vision: vision}, nil
+			return sp, nil
 		case have(text):
 			return Graphs{}, &HalfSplitError{Have: text, Missing: vision}
 		case have(vision):
@@ -156,6 +194,13 @@ func FindGraphs(have func(string) bool, v Variant) (Graphs, error) {
 		tried = append(tried, combined, text+" + "+path.Base(vision))
 	}
 	return Graphs{}, &NoGraphError{Variant: v, Tried: tried, Available: AvailableVariants(have)}
+}
+
+// SplitAt is the split layout of variant v in dir ("" or "onnx/"): the
+// names a folder written for that variant gives its graphs.
+func SplitAt(dir string, v Variant) Graphs {
+	s := v.Suffix()
+	return Graphs{Kind: Split, Dir: dir, Text: dir + "text_model" + s + ".onnx", Vision: dir + "vision_model" + s + ".onnx"}
 }
 
 // AvailableVariants lists the variants whose graphs have reports.

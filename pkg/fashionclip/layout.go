@@ -21,6 +21,10 @@ type Layout struct {
 	// Dirs are searched, in order, for tokenizer and config files: the graph's
 	// own folder, then its parent.
 	Dirs []string
+	// From is set (to FP32) when the graphs above are not the variant's own
+	// and the variant's towers are derived from them at load (int8); empty
+	// when the graphs are used as they are.
+	From Variant
 }
 
 // LayoutKind is how a model's graphs are cut.
@@ -73,7 +77,13 @@ func DetectLayout(dir string, variant Variant) (Layout, error) {
 		// A path to a graph file is accepted too: its folder is the model.
 		if strings.HasSuffix(dir, ".onnx") {
 			d := filepath.Dir(dir)
-			return Layout{Kind: Combined, Combined: dir, Dirs: []string{d, filepath.Dir(d)}}, nil
+			l := Layout{Kind: Combined, Combined: dir, Dirs: []string{d, filepath.Dir(d)}}
+			// A graph named by path is used as it is, except that an int8
+			// request derives from it unless it is already an int8 graph.
+			if base, ok := variant.DerivedFrom(); ok && !strings.HasSuffix(dir, variant.Suffix()+".onnx") {
+				l.From = base
+			}
+			return l, nil
 		}
 		return Layout{}, fmt.Errorf("model path %s is neither a folder nor an .onnx file", dir)
 	}
@@ -91,7 +101,7 @@ func DetectLayout(dir string, variant Variant) (Layout, error) {
 		}
 		return filepath.Join(dir, filepath.FromSlash(rel))
 	}
-	l := Layout{Kind: g.Kind, Combined: abs(g.Combined), Text: abs(g.Text), Vision: abs(g.Vision)}
+	l := Layout{Kind: g.Kind, Combined: abs(g.Combined), Text: abs(g.Text), Vision: abs(g.Vision), From: g.From}
 	for _, d := range g.SearchDirs() {
 		l.Dirs = append(l.Dirs, filepath.Join(dir, filepath.FromSlash(d)))
 	}

@@ -26,7 +26,6 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/graphcache"
 	"github.com/fashionclip/fashionclip/internal/ort"
-	"github.com/fashionclip/fashionclip/internal/ortlib"
 	"github.com/fashionclip/fashionclip/internal/vecmath"
 	"github.com/fashionclip/fashionclip/pkg/imageproc"
 	"github.com/fashionclip/fashionclip/pkg/tokenizer"
@@ -39,7 +38,10 @@ var osGetenv = os.Getenv
 
 // Options tune Load.
 type Options struct {
-	// Variant picks *_fp16 / *_quantized / ... graphs ("" or FP32 = full precision).
+	// Variant picks *_fp16 / *_quantized / ... graphs ("" or FP32 = full
+	// precision). Int8 uses shipped *_int8 graphs, else derives int8 towers
+	// from the fp32 ones into CacheDir on first use of each tower (logged
+	// once, with its duration); the other variants must be shipped.
 	Variant Variant
 	// Device is the execution provider (default CPU); one that is
 	// unavailable falls back to the CPU with a warning on Logger.
@@ -57,7 +59,7 @@ type Options struct {
 	// that share the cores with decode workers, as streams do).
 	NoSpin bool
 	// CacheDir holds graphs derived from the model's files (towers cut from
-	// a combined graph); default: graphs/ under $FASHIONCLIP_CACHE or the
+	// a combined graph, int8 towers quantized from fp32 ones); default: graphs/ under $FASHIONCLIP_CACHE or the
 	// user cache. The model folder itself is never written.
 	CacheDir string
 	// Logger receives warnings (a device fallback, a synthetic model) and
@@ -138,12 +140,9 @@ func (r *Runtime) Load(ctx context.Context, ref string, opts Options) (*Model, e
 }
 
 func (m *Model) splitCombined() error {
-	root := m.opts.CacheDir
-	if root == "" {
-		var err error
-		if root, err = ortlib.GraphCacheDir(m.rt.getenv); err != nil {
-			return err
-		}
+	root, err := m.cacheRoot()
+	if err != nil {
+		return err
 	}
 	t0 := time.Now()
 	split, err := ort.SplitCombined(m.layout.Combined, graphcache.Cache{Root: root}, "text_embeds", "image_embeds")
@@ -179,6 +178,11 @@ func (m *Model) load(t *tower, path string) (*ort.Session, error) {
 			t.err = ErrClosed
 			return
 		}
+		if m.layout.From != "" {
+			if path, t.err = m.derivedTower(t.name, path); t.err != nil {
+				return
+			}
+		}
 		t.sess, t.err = ort.NewSession(path, []string{t.output}, m.sessionOptions())
 		if t.err != nil {
 			t.err = fmt.Errorf("load %s graph %s: %w", t.name, path, t.err)
@@ -191,20 +195,24 @@ func (m *Model) load(t *tower, path string) (*ort.Session, error) {
 	return t.sess, t.err
 }
 
-func (m *Model) textSession() (*ort.Session, error) {
-	path := m.layout.Text
-	if m.layout.Kind == Combined {
-		path = m.split.Text
+// towerGraph is the tower's graph file before any derivation: the layout's
+// own, or the one cut out of the combined graph.
+func (m *Model) towerGraph(t *tower) string {
+	switch {
+	case t == &m.text && m.layout.Kind == Combined:
+		return m.split.Text
+	case t == &m.text:
+		return m.layout.Text
+	case m.layout.Kind == Combined:
+		return m.split.Vision
 	}
-	return m.load(&m.text, path)
+	return m.layout.Vision
 }
 
+func (m *Model) textSession() (*ort.Session, error) { return m.load(&m.text, m.towerGraph(&m.text)) }
+
 func (m *Model) visionSession() (*ort.Session, error) {
-	path := m.layout.Vision
-	if m.layout.Kind == Combined {
-		path = m.split.Vision
-	}
-	return m.load(&m.vision, path)
+	return m.load(&m.vision, m.towerGraph(&m.vision))
 }
 
 // Tower names one of the model's two encoders.

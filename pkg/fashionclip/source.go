@@ -92,13 +92,14 @@ type Identity struct {
 	Folder   string  // absolute folder, for local models
 	Graph    string  // a sampled SHA-256 of the graph files (see Identity)
 	Variant  Variant // the graph variant
+	Recipe   string  // the derivation of the variant's graphs ("" when shipped; see Model.Recipe)
 }
 
 // Identity computes the model's identity. The graph part is a SHA-256 over
 // each graph file's size and 16 evenly spaced 64 KiB blocks: different
 // weights differ everywhere, and a 600 MB graph is not read in full.
 func (m *Model) Identity() (Identity, error) {
-	id := Identity{Variant: m.Variant()}
+	id := Identity{Variant: m.Variant(), Recipe: m.Recipe()}
 	if m.source.Repo != "" {
 		id.Repo, id.Revision = m.source.Repo, m.source.Commit
 		if id.Revision == "" {

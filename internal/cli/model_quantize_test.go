@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestBinaryModelQuantize(t *testing.T) {
+	model := tinyModel(t)
+	before := listTree(t, model)
+	work := t.TempDir()
+	images := sampleImages(t)
+	out := filepath.Join(work, "tiny-int8")
+
+	r := runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out, "-f", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep quantizeReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	t.Logf("%+v", rep)
+	if rep.Texts.N == 0 || rep.Images.N != 6 || !rep.Samples || rep.Top1Of != 6 {
+		t.Fatalf("report %+v", rep)
+	}
+	if rep.Texts.Min < 0.999 || rep.Images.Min < 0.999 || rep.Texts.Mean < rep.Texts.Min {
+		t.Fatalf("int8 vs fp32 cosines %+v %+v", rep.Texts, rep.Images)
+	}
+	for _, p := range []string{"onnx/text_model_int8.onnx", "onnx/vision_model_int8.onnx", "config.json", "preprocessor_config.json"} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Errorf("the folder lacks %s: %v", p, err)
+		}
+	}
+	if !strings.Contains(r.stderr, "--variant int8") {
+		t.Errorf("stderr does not tell how to load the folder:\n%s", r.stderr)
+	}
+
+	r = runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("a second write without --force: exit %d: %s", r.code, r.stderr)
+	}
+	r = runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out, "--force", "--variant", "int8")
+	if r.code != ExitUsage {
+		t.Fatalf("quantize of --variant int8: exit %d: %s", r.code, r.stderr)
+	}
+	r = runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out, "--force",
+		"--check", filepath.Join(images, "red-dress.jpg")+","+filepath.Join(work, "missing.jpg"), "--labels", "dress,boot", "-f", "json")
+	if r.code != ExitPartial || !strings.Contains(r.stderr, "missing.jpg") {
+		t.Fatalf("--check with a missing file: exit %d: %s", r.code, r.stderr)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Images.N != 1 || rep.Samples || rep.Top1Of != 1 {
+		t.Fatalf("--check report %+v, %v", rep, err)
+	}
+
+	// The written folder loads as shipped int8: nothing is derived.
+	cache := "FASHIONCLIP_CACHE=" + t.TempDir()
+	r = runBinary(t, work, "", []string{cache}, "classify", "--model", out, "--variant", "int8", "--labels", "dress,boot", "-f", "tsv", images)
+	if r.code != 0 || strings.Contains(r.stderr, "prepared") || strings.Count(r.stdout, "\n") != 1+2*6 {
+		t.Fatalf("classify with the written folder: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// The fp32 folder with --variant int8 derives once into the cache.
+	for i, want := range []int{1, 0} {
+		r = runBinary(t, work, "", []string{cache}, "classify", "--model", model, "--variant", "int8", "--labels", "dress,boot", images)
+		if r.code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i, r.code, r.stderr)
+		}
+		for _, tower := range []string{"text", "vision"} {
+			if got := strings.Count(r.stderr, "prepared the int8 "+tower+" graph once"); got != want {
+				t.Fatalf("run %d: %d notes of the %s derivation, want %d:\n%s", i, got, tower, want, r.stderr)
+			}
+		}
+	}
+	r = runBinary(t, work, "", []string{cache}, "cache", "info", "-f", "json")
+	if r.code != 0 || strings.Count(r.stdout, `"recipe":"int8-v1-standard"`) != 2 {
+		t.Fatalf("cache info does not list the two int8 towers: %s %s", r.stdout, r.stderr)
+	}
+	if after := listTree(t, model); !slices.Equal(before, after) {
+		t.Fatalf("the model folder was written: %v", after)
+	}
+}
+
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
