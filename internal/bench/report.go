@@ -117,15 +117,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "\nconfusion matrix: %d classes, too many to print (see --out or --plot)\n", len(labels))
 		return err
 	}
-	fmt.Fprintln(w, "\nconfusion matrix (rows: truth, columns: prediction)")
-	t = output.NewTableWriter(w, append([]string{"TRUTH \\ PREDICTED"}, labels...)...)
+	// Columns are numbered as the rows, so ten classes fit 80 columns.
+	header := []string{"TRUTH \\ PREDICTED"}
+	for i := range labels {
+		header = append(header, strconv.Itoa(i+1))
+	}
+	t = output.NewTableWriter(w, header...)
 	for i, row := range r.Confusion.Matrix {
-		cells := []string{labels[i]}
+		cells := []string{strconv.Itoa(i+1) + " " + labels[i]}
 		for _, c := range row {
 			cells = append(cells, strconv.Itoa(c))
 		}
 		t.Append(cells...)
 	}
+	if t.Overflows() {
+		_, err := fmt.Fprintf(w, "\nconfusion matrix: %d classes, too wide for this terminal (see --out or --plot)\n", len(labels))
+		return err
+	}
+	fmt.Fprintln(w, "\nconfusion matrix (rows: truth, columns: prediction, numbered as the rows)")
 	return t.Close()
 }
 

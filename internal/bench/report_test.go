@@ -80,9 +80,51 @@ func TestReportTable(t *testing.T) {
 	if err := r.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"accuracy    0.5000", "macro F1    0.3333", "PRECISION", "TRUTH \\ PREDICTED", "dress"} {
+	for _, want := range []string{"accuracy    0.5000", "macro F1    0.3333", "PRECISION", "TRUTH \\ PREDICTED", "1 coat", "2 dress"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// terminal is a writer that says its width, as stdout on a terminal does.
+type terminal struct {
+	bytes.Buffer
+	width int
+}
+
+func (t *terminal) TermWidth() int { return t.width }
+
+// The Fashion-MNIST matrix fits 80 columns; one too wide for the terminal
+// is not drawn broken but pointed to --out and --plot.
+func TestConfusionTableFits(t *testing.T) {
+	labels := []string{"t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"}
+	var truth, pred []string
+	for i, l := range labels {
+		for j := range 1000 {
+			truth = append(truth, l)
+			pred = append(pred, labels[(i+j%3)%len(labels)])
+		}
+	}
+	m, _ := Compute(truth, pred)
+	r := Report{Dataset: "fashion-mnist", Model: "tiny", Templates: []string{"{}"}}
+	r.SetMetrics(m)
+	for _, tc := range []struct {
+		width int
+		drawn bool
+	}{{80, true}, {50, false}} {
+		out := &terminal{width: tc.width}
+		if err := r.WriteTable(out); err != nil {
+			t.Fatal(err)
+		}
+		text := out.String()
+		if drawn := strings.Contains(text, "numbered as the rows"); drawn != tc.drawn || (!drawn && !strings.Contains(text, "see --out or --plot")) {
+			t.Errorf("width %d: matrix drawn %v, want %v:\n%s", tc.width, drawn, tc.drawn, text)
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if n := len([]rune(line)); n > tc.width && tc.drawn {
+				t.Errorf("width %d: a line of %d columns: %q", tc.width, n, line)
+			}
 		}
 	}
 }

@@ -39,7 +39,7 @@ func newCmdCacheInfo(f *Factory) *cobra.Command {
 		Short: "List the cached graphs, their sizes and sources",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fm, err := output.Resolve(format, true, output.Table, output.JSON)
+			fm, err := output.Listing.Resolve(format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 			if err != nil {
 				return UsageError("%v", err)
 			}
@@ -59,7 +59,7 @@ func newCmdCacheInfo(f *Factory) *cobra.Command {
 				Stale  bool   `json:"stale"`
 			}
 			var total int64
-			t := output.NewTableWriter(f.IO.Out, "ENTRY", "RECIPE", "SIZE", "STALE", "SOURCE")
+			t := listTable(f.IO.Out, fm, "ENTRY", "RECIPE", "SIZE", "STALE", "SOURCE")
 			w := output.NewRecordWriter(f.IO.Out, true)
 			for _, e := range entries {
 				total += e.Bytes

@@ -213,13 +213,7 @@ func checkLabels(f *Factory, m *fashionclip.Model, o *ClassifyOptions) error {
 			}
 		}
 	}
-	if cut := labels.Truncated(prompts, tok); len(cut) > 0 {
-		more := ""
-		if len(cut) > 1 {
-			more = fmt.Sprintf(" (and %d more)", len(cut)-1)
-		}
-		f.Errorf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s", output.Plural(len(cut), "prompt"), tok.MaxLength, cut[0], more)
-	}
+	warnTruncated(f, tok, "prompt", prompts)
 	return nil
 }
 

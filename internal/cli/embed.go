@@ -102,6 +102,9 @@ func embedRun(cmd *cobra.Command, o *EmbedOptions) error {
 	defer m.Close()
 	w := output.NewRecordWriter(f.IO.Out, false)
 	if len(texts) > 0 {
+		if tok, err := m.Tokenizer(); err == nil {
+			warnTruncated(f, tok, "text", texts)
+		}
 		embs, err := m.EncodeTexts(ctx, texts)
 		if err != nil {
 			return err

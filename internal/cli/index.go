@@ -56,7 +56,7 @@ files. A table on a terminal, JSON otherwise.`,
 			return indexInfoRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Format, "format", "f", "", "table or json (default: table on a terminal, json otherwise)")
+	cmd.Flags().StringVarP(&opts.Format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
 	return cmd
 }
 
@@ -95,12 +95,12 @@ func indexInfoRun(o *IndexInfoOptions) error {
 		Garbage: info.Garbage, DType: m.DType, Dim: m.Dim, Model: m.Model, Root: info.Root, Chunks: len(m.Chunks),
 		Bytes: info.Bytes, GarbageBytes: info.GarbageBytes, Generation: m.Generation, Version: m.Version,
 		ToolVersion: m.ToolVersion, Preprocess: m.Preprocess}
-	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+	format, _ := output.Listing.Resolve(o.Format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 	if format == output.JSON {
 		w := output.NewRecordWriter(f.IO.Out, false)
 		return quietPipe(w.Write(rec))
 	}
-	t := output.NewTableWriter(f.IO.Out, "FIELD", "VALUE")
+	t := listTable(f.IO.Out, format, "FIELD", "VALUE")
 	t.Append("index", o.Index)
 	t.Append("items", fmt.Sprintf("%d (%d images, %d texts)", rec.Items, rec.Images, rec.Texts))
 	t.Append("garbage", fmt.Sprintf("%s (%s); 'fashionclip index compact' removes them", plural(rec.Garbage, "row"), hub.FormatBytes(rec.GarbageBytes)))

@@ -212,7 +212,7 @@ func (p *dupesBar) Start(phase string, total int64) {
 	if phase == "compare" {
 		unit = "madd"
 	}
-	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.f.IO.ErrOut),
+	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.f.IO.ProgressWriter()),
 		progressbar.OptionSetDescription(phase), progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }

@@ -78,7 +78,7 @@ func indexExportRun(ctx context.Context, o *IndexExportOptions) error {
 	o.ToolVersion = buildinfo.Version
 	var bar *progressbar.ProgressBar
 	if f.IO.ShowProgress() {
-		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(f.IO.ErrOut),
+		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(f.IO.ProgressWriter()),
 			progressbar.OptionSetDescription("export"), progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(), progressbar.OptionSetItsString("item"),
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())

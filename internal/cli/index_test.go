@@ -29,7 +29,7 @@ func TestIndexCommands(t *testing.T) {
 
 	info := func(dir string) indexInfoRecord {
 		t.Helper()
-		r := runCLI(t, false, "", nil, "index", "info", dir)
+		r := runCLI(t, false, "", nil, "index", "info", dir, "-f", "json")
 		var rec indexInfoRecord
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rec) != nil {
 			t.Fatalf("index info: exit %d: %s %s", r.code, r.stdout, r.stderr)
@@ -46,6 +46,10 @@ func TestIndexCommands(t *testing.T) {
 		r := runCLI(t, true, "", nil, "index", "info", "a")
 		if !strings.Contains(r.stdout, "garbage") || !strings.Contains(r.stdout, "1 row (") {
 			t.Errorf("table:\n%s", r.stdout)
+		}
+		// In a pipe: plain lines for grep, not JSON (gh's rule for listings).
+		if p := runCLI(t, false, "", nil, "index", "info", "a"); !strings.HasPrefix(p.stdout, "index\ta\n") || !strings.Contains(p.stdout, "\ndtype\tfloat32\n") {
+			t.Errorf("in a pipe:\n%s", p.stdout)
 		}
 		if cwd, _ := os.Getwd(); rec.Root != cwd || !strings.Contains(r.stdout, cwd) {
 			t.Errorf("root %q, want the folder holding the index, %s", rec.Root, cwd)

@@ -54,7 +54,7 @@ func (p *pullProgress) Start(files []hub.FileSize) {
 	if label == "" {
 		label = "model"
 	}
-	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.f.IO.ErrOut),
+	p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(p.f.IO.ProgressWriter()),
 		progressbar.OptionSetDescription(fmt.Sprintf("%s (%d files)", label, len(files))),
 		progressbar.OptionShowBytes(true), progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
@@ -227,7 +227,7 @@ Python are listed too.`,
   fashionclip model list --format json | jq -r '.[].repo'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := output.Resolve(opts.format, f.IO.IsStdoutTTY(), output.JSON, output.Table)
+			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 			if err != nil {
 				return UsageError("%v", err)
 			}
@@ -238,7 +238,7 @@ Python are listed too.`,
 			return modelListRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, json in a pipe)")
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
 	return cmd
 }
 
@@ -262,7 +262,7 @@ func modelListRun(o *ModelListOptions) error {
 		f.Warnf("no models in %s; fetch one with `fashionclip model pull`", cache)
 		return nil
 	}
-	t := output.NewTableWriter(f.IO.Out, "REPO", "REVISIONS", "SNAPSHOTS", "SIZE", "PATH")
+	t := listTable(f.IO.Out, o.Format, "REPO", "REVISIONS", "SNAPSHOTS", "SIZE", "PATH")
 	for _, r := range repos {
 		revs := make([]string, 0, len(r.Refs))
 		for rev, commit := range r.Refs {
@@ -312,7 +312,7 @@ A local model folder is accepted too.`,
 			if err := checkVariant(f); err != nil {
 				return err
 			}
-			format, err := output.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 			if err != nil {
 				return UsageError("%v", err)
 			}
@@ -323,7 +323,7 @@ A local model folder is accepted too.`,
 			return modelInfoRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, json in a pipe)")
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
 	return cmd
 }
 
@@ -380,7 +380,7 @@ func writeModelInfo(f *Factory, format output.Format, info *hub.Description) err
 		}
 	}
 	fmt.Fprintln(out)
-	t := output.NewTableWriter(out, "FILE", "SIZE", "LFS", "NEEDED", "CACHED")
+	t := listTable(out, format, "FILE", "SIZE", "LFS", "NEEDED", "CACHED")
 	for _, mf := range info.Files {
 		size := "?"
 		if mf.Size >= 0 {
@@ -393,7 +393,7 @@ func writeModelInfo(f *Factory, format output.Format, info *hub.Description) err
 	}
 	if len(info.Graphs) > 0 {
 		fmt.Fprintln(out)
-		t := output.NewTableWriter(out, "GRAPH", "KIND", "NAME", "TYPE", "SHAPE")
+		t := listTable(out, format, "GRAPH", "KIND", "NAME", "TYPE", "SHAPE")
 		for _, g := range info.Graphs {
 			for _, x := range g.Inputs {
 				t.Append(g.Path, "input", x.Name, x.Type, fmt.Sprint(x.Shape))

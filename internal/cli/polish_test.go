@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -486,5 +487,51 @@ func TestLongLabelsWarnOnce(t *testing.T) {
 	}
 	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", "dress,boot"); strings.Contains(r.stderr, "cut short") {
 		t.Errorf("short labels warned: %q", r.stderr)
+	}
+}
+
+// The same for embedded texts and search query terms.
+func TestLongTextsWarnOnce(t *testing.T) {
+	model := tinyModel(t)
+	long := strings.Repeat("very ", 80) + "long dress"
+	r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", long, "--text", "short")
+	if r.code != 0 || strings.Count(r.stderr, "tokens cut short") != 1 || !strings.Contains(r.stderr, "1 text over CLIP's 77 tokens") {
+		t.Errorf("embed: exit %d, stderr %q", r.code, r.stderr)
+	}
+	idx := filepath.Join(t.TempDir(), "idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, sampleImages(t), "-o", idx); r.code != 0 {
+		t.Fatalf("embed -o: %s", r.stderr)
+	}
+	r = runCLI(t, false, "", nil, "search", idx, long, "-", "logo", "-m", model)
+	if r.code != 0 || !strings.Contains(r.stderr, "1 query term over CLIP's 77 tokens") {
+		t.Errorf("search: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "search", idx, "dress", "-m", model); strings.Contains(r.stderr, "cut short") {
+		t.Errorf("a short query warned: %q", r.stderr)
+	}
+}
+
+// Listings (runtime info, cache info, model list, index info) print plain
+// tab-separated lines in a pipe, for grep; JSON only with -f json.
+func TestListingsArePlainInPipes(t *testing.T) {
+	model := tinyModel(t)
+	env := map[string]string{"FASHIONCLIP_CACHE": t.TempDir(), "HF_HUB_CACHE": t.TempDir()}
+	if r := runCLI(t, false, "", env, "tokenize", "-m", model, "red dress"); r.code != 0 {
+		t.Fatalf("tokenize: %s", r.stderr)
+	}
+	if r := runCLI(t, false, "", env, "embed", "-m", model, "--text", "red dress"); r.code != 0 {
+		t.Fatalf("embed (fills the graph cache): %s", r.stderr)
+	}
+	for _, cmd := range [][]string{{"runtime", "info"}, {"cache", "info"}} {
+		r := runCLI(t, false, "", env, cmd...)
+		if r.code != 0 || strings.HasPrefix(strings.TrimSpace(r.stdout), "{") || strings.HasPrefix(strings.TrimSpace(r.stdout), "[") ||
+			!strings.Contains(r.stdout, "\t") || strings.ContainsAny(r.stdout, "│─┌") {
+			t.Errorf("%s in a pipe: exit %d, want plain tab-separated lines:\n%s%s", cmd, r.code, r.stdout, r.stderr)
+		}
+		j := runCLI(t, false, "", env, append(cmd, "-f", "json")...)
+		var v any
+		if j.code != 0 || json.Unmarshal([]byte(j.stdout), &v) != nil {
+			t.Errorf("%s -f json: exit %d, not JSON:\n%s", cmd, j.code, j.stdout)
+		}
 	}
 }

@@ -66,6 +66,20 @@ func TestSearchPathsAndReport(t *testing.T) {
 			t.Errorf("--paths printed %q, not a path: %v", l, err)
 		}
 	}
+	// One kind only: the text item ("red dress") or k images.
+	for _, tc := range []struct {
+		flag      string
+		n         int
+		want, not string
+	}{{"--texts-only", 1, `"text":"red dress"`, `"path"`}, {"--images-only", 3, `"path"`, `"text"`}} {
+		r := runCLI(t, false, "", nil, "search", idx, "red dress", "-m", model, "-k", "3", "-f", "jsonl", tc.flag)
+		if got := strings.Count(r.stdout, "\n"); r.code != 0 || got != tc.n || !strings.Contains(r.stdout, tc.want) || strings.Contains(r.stdout, tc.not) {
+			t.Errorf("%s: exit %d, %d results:\n%s%s", tc.flag, r.code, got, r.stdout, r.stderr)
+		}
+	}
+	if r := runCLI(t, false, "", nil, "search", idx, "dress", "--images-only", "--texts-only"); r.code != ExitUsage {
+		t.Errorf("--images-only with --texts-only: exit %d", r.code)
+	}
 	page := filepath.Join(t.TempDir(), "s.html")
 	if r := runCLI(t, false, "", nil, "search", idx, "dress", "-m", model, "--report", page); r.code != 0 {
 		t.Fatalf("--report: %s", r.stderr)

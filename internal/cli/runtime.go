@@ -59,7 +59,7 @@ $` + hub.EnvRuntimeBase + ` replaces the download base URL
   fashionclip runtime install --from ~/Downloads/onnxruntime-linux-x64-1.24.3.tgz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := output.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 			if err != nil {
 				return UsageError("%v", err)
 			}
@@ -76,7 +76,7 @@ $` + hub.EnvRuntimeBase + ` replaces the download base URL
 	cmd.Flags().StringVar(&opts.Version, "version", buildinfo.ORTVersion, "ONNX Runtime release to install")
 	cmd.Flags().StringVar(&opts.SHA256, "sha256", "", "refuse the archive unless its sha256 is this (hex)")
 	cmd.Flags().StringVar(&opts.From, "from", "", "install from this local .tgz (or URL) instead of the official download")
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, json in a pipe)")
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
 	return cmd
 }
 
@@ -92,7 +92,7 @@ func runtimeInstallRun(cmd *cobra.Command, o *RuntimeInstallOptions) error {
 	if f.IO.ShowProgress() {
 		opts.Progress = func(done, total int64) {
 			if bar == nil {
-				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(f.IO.ErrOut),
+				bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(f.IO.ProgressWriter()),
 					progressbar.OptionSetDescription("ONNX Runtime "+o.Version), progressbar.OptionShowBytes(true),
 					progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 			}
@@ -158,7 +158,7 @@ reports once loaded. Exits 1 when no usable library loads.`,
   fashionclip runtime info --ort-lib /opt/onnxruntime/lib/libonnxruntime.so.1 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := output.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
 			if err != nil {
 				return UsageError("%v", err)
 			}
@@ -169,7 +169,7 @@ reports once loaded. Exits 1 when no usable library loads.`,
 			return runtimeInfoRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, json in a pipe)")
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
 	return cmd
 }
 
@@ -201,7 +201,7 @@ func runtimeInfoRun(o *RuntimeInfoOptions) error {
 			fmt.Fprintln(out, "ONNX Runtime: not loaded")
 		}
 		fmt.Fprintf(out, "needs %s or newer; built and tested with %s\n\n", info.MinVersion, info.BuildVersion)
-		t := output.NewTableWriter(out, "#", "SOURCE", "PATH", "EXISTS")
+		t := listTable(out, o.Format, "#", "SOURCE", "PATH", "EXISTS")
 		for i, c := range info.Candidates {
 			exists := yesNo(c.Exists)
 			if c.Source == "system" {

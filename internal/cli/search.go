@@ -32,6 +32,8 @@ type SearchOptions struct {
 	// Report is --report FILE (HTML); Paths prints bare image paths.
 	Report string
 	Paths  bool
+	// ImagesOnly and TextsOnly limit the results to one kind of item.
+	ImagesOnly, TextsOnly bool
 	// AllowVariantMismatch searches an index made by another variant of
 	// the model (close vectors, not equal ones).
 	AllowVariantMismatch bool
@@ -90,12 +92,20 @@ variant; another variant of the same model is refused unless --allow-variant-mis
 	fl.Float64Var(&opts.MinScore, "min-score", 0, "drop results with a cosine below this")
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
 	fl.StringVar(&opts.Report, "report", "", "also write the results as an HTML page with thumbnails")
-	fl.BoolVar(&opts.Paths, "paths", false, "print bare image paths, one per line (for | xargs feh); texts are left out")
+	fl.BoolVar(&opts.Paths, "paths", false, "print bare image paths, one per line (for | xargs feh); only images are searched")
+	fl.BoolVar(&opts.ImagesOnly, "images-only", false, "only images in the results")
+	fl.BoolVar(&opts.TextsOnly, "texts-only", false, "only texts in the results")
 	fl.BoolVar(&opts.AllowVariantMismatch, "allow-variant-mismatch", false, "search an index made by another variant of the model (scores close, not equal)")
 	return cmd
 }
 
 func (o *SearchOptions) validate() error {
+	if o.ImagesOnly && o.TextsOnly {
+		return UsageError("--images-only and --texts-only exclude each other")
+	}
+	if o.Paths && o.TextsOnly {
+		return UsageError("--paths prints images: it does not mix with --texts-only")
+	}
 	if o.Paths && o.Format != "" {
 		return UsageError("--paths prints bare paths: it does not mix with --format")
 	}
@@ -166,12 +176,18 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 		f.Warnf("index %s is empty", o.Index)
 		return writeSearchHits(f, format, nil)
 	}
-	q, err := queryVector(ctx, m, o.Terms)
+	q, err := queryVector(ctx, f, m, o.Terms)
 	if err != nil {
 		return err
 	}
+	kind := index.AnyKind
+	if o.ImagesOnly || o.Paths {
+		kind = index.ImagesOnly // --paths prints images: k of them
+	} else if o.TextsOnly {
+		kind = index.TextsOnly
+	}
 	hits, err := ix.Search(q, index.SearchOptions{K: o.TopK, MinScore: o.MinScore, HasMinScore: o.HasMinScore,
-		Workers: f.ThreadBudget()})
+		Workers: f.ThreadBudget(), Kind: kind})
 	if err != nil {
 		return err
 	}
@@ -217,7 +233,16 @@ func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, m
 }
 
 // queryVector embeds the terms and combines them.
-func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) ([]float32, error) {
+func queryVector(ctx context.Context, f *Factory, m *fashionclip.Model, terms []query.Term) ([]float32, error) {
+	var texts []string
+	for _, t := range terms {
+		if t.Image == "" {
+			texts = append(texts, t.Text)
+		}
+	}
+	if tok, err := m.Tokenizer(); err == nil && len(texts) > 0 {
+		warnTruncated(f, tok, "query term", texts)
+	}
 	images := func(ctx context.Context, paths []string) ([][]float32, error) {
 		res, err := m.EncodeImageFiles(ctx, paths)
 		if err != nil {

@@ -18,6 +18,22 @@ type SearchOptions struct {
 	HasMinScore bool
 	// Workers scanning in parallel (default GOMAXPROCS).
 	Workers int
+	// Kind limits the hits to images or to texts.
+	Kind Kind
+}
+
+// Kind is what a search may be limited to.
+type Kind int
+
+// The kinds of items a search may be limited to.
+const (
+	AnyKind Kind = iota
+	ImagesOnly
+	TextsOnly
+)
+
+func (k Kind) keeps(it Item) bool {
+	return k == AnyKind || (k == ImagesOnly) != it.IsText
 }
 
 // Hit is one search result.
@@ -45,6 +61,33 @@ const (
 // exact: every live row is scored; a row whose score is not finite (a
 // damaged chunk) is never a hit.
 func (ix *Index) Search(q []float32, o SearchOptions) ([]Hit, error) {
+	if o.Kind == AnyKind {
+		return ix.scan(q, o)
+	}
+	// The scan knows no kinds: ask for more until K of the kind are found
+	// or the index is exhausted. Exact, and one scan when the index holds
+	// one kind, the common case.
+	k := o.K
+	for {
+		hits, err := ix.scan(q, o)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]Hit, 0, min(k, len(hits)))
+		for _, h := range hits {
+			if o.Kind.keeps(h.Item) && len(out) < k {
+				out = append(out, h)
+			}
+		}
+		if len(out) == k || len(hits) < o.K || o.K >= ix.Len() {
+			return out, nil
+		}
+		o.K = min(4*o.K, ix.Len())
+	}
+}
+
+// scan is Search over every kind.
+func (ix *Index) scan(q []float32, o SearchOptions) ([]Hit, error) {
 	if o.K < 1 {
 		return nil, fmt.Errorf("k must be at least 1")
 	}

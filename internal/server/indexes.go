@@ -325,14 +325,14 @@ func (x *Indexes) Info() []IndexInfo {
 	return out
 }
 
-// Kind filters results by what the items are.
-type Kind int
+// Kind filters results by what the items are (the index's rule).
+type Kind = index.Kind
 
 // The kinds of items a search may be limited to.
 const (
-	AnyKind Kind = iota
-	ImagesOnly
-	TextsOnly
+	AnyKind    = index.AnyKind
+	ImagesOnly = index.ImagesOnly
+	TextsOnly  = index.TextsOnly
 )
 
 // SearchHit is one result of Indexes.Search.
@@ -383,32 +383,19 @@ func (si *servedIndex) search(q []float32, kind Kind, k int, minScore *float64, 
 	if s.ix.Len() == 0 {
 		return nil, nil
 	}
-	o := index.SearchOptions{K: k, Workers: workers}
+	o := index.SearchOptions{K: k, Workers: workers, Kind: kind}
 	if minScore != nil {
 		o.MinScore, o.HasMinScore = *minScore, true
 	}
-	// internal/index has no kind filter: ask for more until k of the kind
-	// are found or the index is exhausted. Exact, and one scan when the
-	// index holds one kind, the common case.
-	for {
-		hits, err := s.ix.Search(q, o)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]SearchHit, 0, min(k, len(hits)))
-		for _, h := range hits {
-			if (kind == ImagesOnly && h.Item.IsText) || (kind == TextsOnly && !h.Item.IsText) {
-				continue
-			}
-			if len(out) < k {
-				out = append(out, SearchHit{ID: formatID(si.name, h.Chunk, h.Row), Index: si.name, Item: h.Item, Score: h.Score})
-			}
-		}
-		if len(out) == k || len(hits) < o.K || o.K >= s.ix.Len() {
-			return out, nil
-		}
-		o.K = min(4*o.K, s.ix.Len())
+	hits, err := s.ix.Search(q, o)
+	if err != nil {
+		return nil, err
 	}
+	out := make([]SearchHit, len(hits))
+	for i, h := range hits {
+		out[i] = SearchHit{ID: formatID(si.name, h.Chunk, h.Row), Index: si.name, Item: h.Item, Score: h.Score}
+	}
+	return out, nil
 }
 
 // A result id is INDEX:CHUNK:ROW, CHUNK being the number of the chunk file

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/fashionclip/fashionclip/internal/labels"
+	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/pkg/tokenizer"
+)
+
+// listTable is the table of a listing command (output.Listing): drawn on a
+// terminal, gh's plain rows in a pipe.
+func listTable(w io.Writer, format output.Format, header ...string) *output.TableWriter {
+	return output.NewTable(w, output.TableOptions{Plain: format == output.Plain}, header...)
+}
+
+// warnTruncated says once (even with --quiet: it is about the results)
+// that texts were cut to CLIP's token limit; what names them ("prompt",
+// "text", "query term").
+func warnTruncated(f *Factory, tok *tokenizer.Tokenizer, what string, texts []string) {
+	cut := labels.Truncated(texts, tok)
+	if len(cut) == 0 {
+		return
+	}
+	more := ""
+	if len(cut) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(cut)-1)
+	}
+	f.Errorf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s",
+		output.Plural(len(cut), what), tok.MaxLength, cut[0], more)
+}
