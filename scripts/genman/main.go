@@ -60,8 +60,6 @@ func run(dir, version string) error {
 		}
 	}
 	root := cli.NewCmdRoot(cli.NewFactory(iostreams.System(), os.Getenv))
-	// cobra adds `completion` only when it executes; the page should exist.
-	root.InitDefaultCompletionCmd()
 	visit(root, func(c *cobra.Command) {
 		c.DisableAutoGenTag = true // the footer carries the version; no build-time date
 		if c.Runnable() {
