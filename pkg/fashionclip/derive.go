@@ -39,7 +39,8 @@ type Int8Facts struct {
 }
 
 // DeriveInt8 quantizes the fp32 graph at path into out (see
-// onnxgraph.QuantizeInt8 with the library's recipe, Int8Recipe).
+// onnxgraph.QuantizeInt8 with the library's recipe, Int8Recipe). out is
+// written beside its final name and renamed in.
 func DeriveInt8(path, out string) (Int8Facts, error) {
 	g, err := onnxgraph.ReadFile(path)
 	if err != nil {
