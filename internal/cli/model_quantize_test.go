@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
 )
 
 func TestBinaryModelQuantize(t *testing.T) {
@@ -97,4 +99,37 @@ func listTree(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// The official repo ships only an fp32 onnx/model.onnx: --variant int8
+// pulls it, derives both towers once, and model rm removes them with it.
+func TestBinaryInt8FromAnFP32HubRepo(t *testing.T) {
+	dir := sampleImages(t)
+	repo := fashionCLIPLikeRepo(t, "acme/fashion-clip")
+	srv := hubtest.NewServer(t, repo)
+	graphs := t.TempDir()
+	env := []string{"FASHIONCLIP_CACHE=" + graphs}
+	for k, v := range srv.Env(t.TempDir()) {
+		env = append(env, k+"="+v)
+	}
+	r := runBinary(t, dir, "", env, "classify", ".", "--model", repo.ID, "--variant", "int8", "--labels", "dress,boot")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 6 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, tower := range []string{"text", "vision"} {
+		if !strings.Contains(r.stderr, "prepared the int8 "+tower+" graph once") {
+			t.Fatalf("no note of the %s derivation:\n%s", tower, r.stderr)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(graphs, "graphs"))
+	if err != nil || len(entries) != 3 { // the cut, and one int8 entry per tower
+		t.Fatalf("graph cache %v, %v", entries, err)
+	}
+	r = runBinary(t, dir, "", env, "model", "rm", repo.ID, "--yes")
+	if r.code != 0 {
+		t.Fatalf("model rm: exit %d: %s", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(graphs, "graphs")); len(entries) != 0 {
+		t.Fatalf("model rm left derived graphs: %v", entries)
+	}
 }
