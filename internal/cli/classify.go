@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fashionclip/fashionclip/internal/labels"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/report"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
@@ -72,9 +72,9 @@ in a pipe.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVarP(&opts.labelsCSV, "labels", "l", nil, "comma-separated labels")
+	fl.StringArrayVarP(&opts.labelsCSV, "labels", "l", nil, `comma-separated labels (repeatable; quote a label holding a comma: '"t-shirt, cotton",jeans')`)
 	fl.StringArrayVar(&opts.labelOne, "label", nil, "one label (repeatable; may contain commas)")
-	fl.StringVar(&opts.LabelsFile, "labels-file", "", "file with one label per line")
+	fl.StringVar(&opts.LabelsFile, "labels-file", "", "file with one label per line (blank lines and # comments skipped)")
 	fl.StringArrayVar(&opts.GroupSpecs, "group", nil, "a label group NAME=a,b,c scored with its own softmax (repeatable)")
 	fl.StringArrayVar(&opts.Templates, "template", nil, `prompt template with {} for the label (repeatable: averaged; default "`+fashionclip.DefaultTemplate+`")`)
 	fl.BoolVar(&opts.RawScores, "raw-scores", false, "report cosine similarity instead of softmax probability")
@@ -91,10 +91,12 @@ func (o *ClassifyOptions) validate() error {
 	if len(o.Inputs) == 0 {
 		return UsageError("no input: name image files, folders, globs, or '-' for paths on stdin")
 	}
-	for _, l := range o.labelsCSV {
-		if l = strings.TrimSpace(l); l != "" {
-			o.Labels = append(o.Labels, l)
+	for _, list := range o.labelsCSV {
+		more, err := labels.Split(list)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--labels: %w", err)}
 		}
+		o.Labels = append(o.Labels, more...)
 	}
 	for _, l := range o.labelOne {
 		if strings.TrimSpace(l) == "" {
@@ -109,10 +111,9 @@ func (o *ClassifyOptions) validate() error {
 			return UsageError("--group %q: want NAME=label,label,...", spec)
 		}
 		g := LabelGroup{Name: name}
-		for _, l := range strings.Split(list, ",") {
-			if l = strings.TrimSpace(l); l != "" {
-				g.Labels = append(g.Labels, l)
-			}
+		var err error
+		if g.Labels, err = labels.Split(list); err != nil {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--group %q: %w", name, err)}
 		}
 		if len(g.Labels) == 0 {
 			return UsageError("--group %q has no labels", name)
@@ -144,27 +145,88 @@ func (o *ClassifyOptions) validate() error {
 	return o.In.validate()
 }
 
-// readLinesFile reads one entry per line (labels, texts), skipping blank lines.
+// readLinesFile reads a list file (labels, texts, templates): one entry a
+// line; blank lines and # comments are skipped (labels.ReadLines).
 func readLinesFile(path string) ([]string, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	var out []string
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			out = append(out, l)
-		}
-	}
-	if err := sc.Err(); err != nil {
+	out, err := labels.ReadLines(fh)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s is empty", path)
+		return nil, fmt.Errorf("%s holds no entry (blank lines and # comments do not count)", path)
 	}
 	return out, nil
+}
+
+// checkLabels applies the softmax rules to each group of labels scored
+// together: labels the tokenizer cannot tell apart are a usage error (they
+// would split one probability), and a lone label gets a warning (softmax
+// scores it 1 whatever the image).
+func checkLabels(f *Factory, m *fashionclip.Model, o *ClassifyOptions) error {
+	tok, err := m.Tokenizer()
+	if err != nil {
+		return err
+	}
+	check := func(group string, list []string) error {
+		err := labels.CheckDistinct(list, tok.Encode)
+		if err != nil && group != "" {
+			err = fmt.Errorf("--group %q: %w", group, err)
+		}
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		if len(list) == 1 && !o.RawScores {
+			what := "one label"
+			if group != "" {
+				what = fmt.Sprintf("group %q has one label", group)
+			}
+			f.Warnf("WARNING: %s (%q): softmax scores it 1 for every image; add labels to choose between, or pass --raw-scores for its cosine similarity (a space in the list? quote it: --labels \"a, b\")", what, list[0])
+		}
+		return nil
+	}
+	if len(o.Labels) > 0 {
+		if err := check("", o.Labels); err != nil {
+			return err
+		}
+	}
+	for _, g := range o.Groups {
+		if err := check(g.Name, g.Labels); err != nil {
+			return err
+		}
+	}
+	templates := o.Templates
+	if len(templates) == 0 {
+		templates = []string{fashionclip.DefaultTemplate}
+	}
+	var prompts []string
+	for _, list := range append([][]string{o.Labels}, groupLabels(o.Groups)...) {
+		for _, l := range list {
+			for _, t := range templates {
+				prompts = append(prompts, fashionclip.Prompt(t, l))
+			}
+		}
+	}
+	if cut := labels.Truncated(prompts, tok); len(cut) > 0 {
+		more := ""
+		if len(cut) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(cut)-1)
+		}
+		f.Warnf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s", output.Plural(len(cut), "prompt"), tok.MaxLength, cut[0], more)
+	}
+	return nil
+}
+
+func groupLabels(groups []LabelGroup) [][]string {
+	out := make([][]string, len(groups))
+	for i, g := range groups {
+		out[i] = g.Labels
+	}
+	return out
 }
 
 // scoredGroup is one group's result for one image.
@@ -233,6 +295,9 @@ func classifyRun(cmd *cobra.Command, o *ClassifyOptions) error {
 		return err
 	}
 	defer m.Close()
+	if err := checkLabels(f, m, o); err != nil {
+		return err
+	}
 	m.Preload(fashionclip.VisionTower) // loads while the labels are embedded
 
 	copts := fashionclip.ClassifierOptions{Templates: o.Templates,
@@ -383,7 +448,7 @@ func classifySink(f *Factory, format output.Format, o *ClassifyOptions) (func(cl
 		for _, g := range o.Groups {
 			header = append(header, strings.ToUpper(g.Name))
 		}
-		t := output.NewTableWriter(f.IO.Out, header...)
+		t := output.NewTable(f.IO.Out, output.TableOptions{Kinds: []output.ColumnKind{output.PathColumn}}, header...)
 		cell := func(scores []fashionclip.LabelScore) string {
 			parts := make([]string, len(scores))
 			for i, s := range scores {

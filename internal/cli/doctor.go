@@ -3,12 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/cpu"
 
 	"github.com/fashionclip/fashionclip/internal/doctor"
 	"github.com/fashionclip/fashionclip/internal/hub"
@@ -88,7 +86,7 @@ func newChecker(f *Factory) *doctor.Checker {
 			return doctor.Runtime{Path: rt.LibraryPath(), Source: rt.LibrarySource(), Version: rt.Version()}, nil
 		},
 		Remedy:      remedy,
-		CPU:         hostCPUFeatures,
+		CPU:         doctor.HostCPU,
 		JPEGVersion: imageproc.LibjpegTurboVersion(),
 		CacheDir:    cacheDir,
 		Hub:         cfg,
@@ -124,18 +122,6 @@ func doctorRun(ctx context.Context, o *DoctorOptions) error {
 		return &ExitError{Code: ExitFatal}
 	}
 	return nil
-}
-
-// hostCPUFeatures lists the SIMD features ONNX Runtime's CPU kernels
-// dispatch on for this architecture.
-func hostCPUFeatures() (string, map[string]bool) {
-	switch runtime.GOARCH {
-	case "amd64":
-		return "amd64", map[string]bool{"AVX2": cpu.X86.HasAVX2, "AVX512F": cpu.X86.HasAVX512F, "FMA": cpu.X86.HasFMA}
-	case "arm64":
-		return "arm64", map[string]bool{"NEON": cpu.ARM64.HasASIMD}
-	}
-	return runtime.GOARCH, nil
 }
 
 const (

@@ -2,19 +2,11 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -144,7 +136,8 @@ func shardFromFlags(f *Factory, spec string, shards int, shardsSet bool) (source
 // indexModelInfo describes the loaded model for the manifest.
 func indexModelInfo(m *fashionclip.Model) (index.ModelInfo, error) {
 	id, err := m.Identity()
-	return index.ModelInfo{Repo: id.Repo, Revision: id.Revision, Folder: id.Folder, Graph: id.Graph}, err
+	return index.ModelInfo{Repo: id.Repo, Revision: id.Revision, Folder: id.Folder, Graph: id.Graph,
+		Variant: id.Variant, Recipe: id.Recipe}, err
 }
 
 // preprocessRecord is the preprocessing written to the manifest.
@@ -159,140 +152,9 @@ func preprocessRecord(m *fashionclip.Model, in InputFlags) json.RawMessage {
 	return b
 }
 
-// fileState is what change detection compares.
-type fileState struct {
-	size  int64
-	mtime time.Time
-	sha   string
-}
-
-// embedPlan is the result of walking the inputs against the index.
-type embedPlan struct {
-	todo      []string // paths to embed, in input order
-	state     map[string]fileState
-	seen      map[string]bool // every path the walk found (embedded or not)
-	roots     []string        // what the walk covered, for deletions
-	unchanged int
-	failed    int
-	complete  bool // the walk ran to its end
-}
-
-// planImages walks the inputs (the same walk forEachImage does), stats (and
-// with --hash reads) every file, and keeps those the index lacks or holds
-// in an older state.
-func planImages(ctx context.Context, f *Factory, o *EmbedOptions, shard source.Shard, w *index.Writer) (*embedPlan, error) {
-	p := &embedPlan{state: map[string]fileState{}, seen: map[string]bool{}}
-	var items []source.Item
-	roots := map[string]bool{}
-	err := source.Walk(ctx, o.Inputs, o.In.sourceOptions(f, shard), func(it source.Item) error {
-		roots[it.Arg] = true
-		items = append(items, it)
-		return nil
-	})
-	if err != nil {
-		return p, err
-	}
-	for _, a := range o.Inputs {
-		if a != "-" {
-			roots[a] = true
-		}
-	}
-	for r := range roots {
-		p.roots = append(p.roots, r)
-	}
-
-	// Stat (and hash) in parallel: on a network disk this is the slow part.
-	states := make([]fileState, len(items))
-	errs := make([]error, len(items))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(4, f.ThreadBudget()))
-	for i, it := range items {
-		if it.Err != nil {
-			errs[i] = it.Err
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			states[i], errs[i] = statFile(it.Path, o.Hash)
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return p, err
-	}
-	for i, it := range items {
-		if errs[i] != nil {
-			p.failed++
-			f.Errorf("%s: %v", it.Path, errs[i])
-			continue
-		}
-		if p.seen[it.Path] {
-			continue // named twice
-		}
-		p.seen[it.Path] = true
-		st := states[i]
-		old, ok := w.Lookup(index.PathKey(it.Path))
-		if ok && ((o.Hash && old.SHA256 == st.sha) || (!o.Hash && old.Size == st.size && old.MTime.Equal(st.mtime))) {
-			p.unchanged++
-			continue
-		}
-		p.state[it.Path] = st
-		p.todo = append(p.todo, it.Path)
-	}
-	p.complete = true
-	return p, nil
-}
-
-func statFile(path string, hash bool) (fileState, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fileState{}, err
-	}
-	if st.IsDir() {
-		return fileState{}, fmt.Errorf("is a folder")
-	}
-	s := fileState{size: st.Size(), mtime: st.ModTime().UTC()}
-	if hash {
-		fh, err := os.Open(path)
-		if err != nil {
-			return s, err
-		}
-		defer fh.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, fh); err != nil {
-			return s, err
-		}
-		s.sha = hex.EncodeToString(h.Sum(nil))
-	}
-	return s, nil
-}
-
-// covers reports whether the walk over roots would have found path, had it
-// still existed: only such rows may be dropped as deleted.
-func (p *embedPlan) covers(path string) bool {
-	for _, r := range p.roots {
-		if r == path {
-			return true
-		}
-		if strings.ContainsAny(r, "*?[") {
-			if ok, _ := filepath.Match(r, path); ok {
-				return true
-			}
-		}
-		if rel, err := filepath.Rel(r, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return true
-		}
-	}
-	return false
-}
-
-// indexRunStats is the summary printed at the end of embed -o.
-type indexRunStats struct {
-	added, replaced, removed, unchanged, texts int
-}
-
+// embedIndexRun brings the index -o names up to date with the inputs: the
+// plan (what is new, changed, unchanged or gone) is internal/index's Sync;
+// this streams the planned files through the model and reports.
 func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	ctx := cmd.Context()
 	f := o.f
@@ -307,9 +169,18 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	rule := index.BySizeMTime
+	if o.Hash {
+		rule = index.BySHA256
+	}
 	texts, err := o.allTexts()
 	if err != nil {
 		return err
+	}
+	// Texts go into shard 0 only, so merged shards hold each text once.
+	if len(texts) > 0 && shard.Index != 0 {
+		f.Warnf("texts are added by shard 0 only (this is shard %d/%d)", shard.Index, shard.Of)
+		texts = nil
 	}
 	m, err := f.LoadModel(ctx, "", o.In.modelOptions)
 	if err != nil {
@@ -336,104 +207,96 @@ func embedIndexRun(cmd *cobra.Command, o *EmbedOptions) (err error) {
 		}
 	}()
 
-	var st indexRunStats
-	// Texts go into shard 0 only, so merged shards hold each text once.
-	if len(texts) > 0 && shard.Index == 0 {
-		var todo []string
-		seen := map[string]bool{}
-		for _, t := range texts {
-			if _, ok := w.Lookup(index.TextKey(t)); !ok && !seen[t] {
-				todo = append(todo, t)
-			}
-			seen[t] = true
+	walk := o.In.sourceOptions(f, shard)
+	var walked []source.Item
+	if len(o.Inputs) > 0 {
+		err := source.Walk(ctx, o.Inputs, walk, func(it source.Item) error {
+			walked = append(walked, it)
+			return nil
+		})
+		if err != nil {
+			return interruptedOr(ctx, err)
 		}
-		if len(todo) > 0 {
-			embs, err := m.EncodeTexts(ctx, todo)
-			if err != nil {
+	}
+	plan, err := index.NewSync(ctx, w, walked, texts, index.SyncOptions{Rule: rule, Args: o.Inputs, Walk: walk,
+		Workers: max(4, f.ThreadBudget())})
+	if err != nil {
+		return interruptedOr(ctx, err)
+	}
+	for _, e := range plan.Failed() {
+		f.Errorf("%v", e)
+	}
+	if todo := plan.Texts(); len(todo) > 0 {
+		embs, err := m.EncodeTexts(ctx, todo)
+		if err != nil {
+			return interruptedOr(ctx, err)
+		}
+		for i, t := range todo {
+			if err := reportInput(f, plan.ApplyText(t, embs[i])); err != nil {
 				return err
 			}
-			for i, t := range todo {
-				if err := w.Add(index.Item{Text: t, IsText: true}, embs[i]); err != nil {
-					return err
-				}
-			}
 		}
-		st.texts = len(todo)
-	} else if len(texts) > 0 {
-		f.Warnf("texts are added by shard 0 only (this is shard %d/%d)", shard.Index, shard.Of)
 	}
-	if len(o.Inputs) == 0 {
-		reportIndexRun(f, o.Index, w, st)
-		return nil
-	}
-
-	plan, err := planImages(ctx, f, o, shard, w)
-	if err != nil {
-		if ctx.Err() != nil {
-			return errSilentInterrupted
-		}
-		return err
-	}
-	st.unchanged = plan.unchanged
-	var run imageRun
-	if len(plan.todo) > 0 {
+	if files := plan.Files(); len(files) > 0 {
 		items := func(yield func(source.Item) bool) {
-			for _, p := range plan.todo {
-				if !yield(source.Item{Path: p, Arg: p, Rel: p}) {
+			for _, file := range files {
+				if !yield(source.Item{Path: file.Name, Arg: file.Name, Rel: file.Name}) {
 					return
 				}
 			}
 		}
-		total := func(bar *progressbar.ProgressBar) { bar.ChangeMax(len(plan.todo)) }
-		run, err = encodeItems(ctx, f, m, o.In, items, total, func(r fashionclip.Result[*imageItem]) error {
-			key := index.PathKey(r.Item.Path)
+		total := func(bar *progressbar.ProgressBar) { bar.ChangeMax(len(files)) }
+		_, err := encodeItems(ctx, f, m, o.In, items, total, func(r fashionclip.Result[*imageItem]) error {
+			err := plan.Apply(r.Item.Path, r.Embedding, r.Err)
 			if r.Err != nil {
-				w.Remove(key) // the file changed into something unreadable: its old row is stale
-				return nil
+				return nil // encodeItems named it; Apply dropped its stale row
 			}
-			if _, ok := w.Lookup(key); ok {
-				st.replaced++
-			} else {
-				st.added++
-			}
-			s := plan.state[r.Item.Path]
-			return w.Add(index.Item{Path: r.Item.Path, Size: s.size, MTime: s.mtime, SHA256: s.sha}, r.Embedding)
+			return reportInput(f, err)
 		})
 		if err != nil {
 			return err
 		}
 	}
-
-	// Rows of files that are gone: only those the walk would have found,
-	// so that a run over another folder keeps what it did not look at.
-	if plan.complete && ctx.Err() == nil {
-		var gone []string
-		w.Keys(func(key string, it index.Item) {
-			if it.IsText || plan.seen[it.Path] || !plan.covers(it.Path) {
-				return
-			}
-			if _, err := os.Lstat(it.Path); errors.Is(err, fs.ErrNotExist) {
-				gone = append(gone, key)
-			}
-		})
-		for _, k := range gone {
-			w.Remove(k)
-		}
-		st.removed = len(gone)
+	if ctx.Err() != nil {
+		return errSilentInterrupted
 	}
-	if err := w.Commit(); err != nil {
+	if err := plan.Finish(); err != nil {
 		return err
 	}
+	st := plan.Stats()
 	reportIndexRun(f, o.Index, w, st)
-	total := imageRun{ok: run.ok + plan.unchanged, failed: run.failed + plan.failed}
-	return total.exitFor(o.Inputs)
+	if len(o.Inputs) == 0 {
+		if st.Failed == 0 {
+			return nil
+		}
+		return imageRun{ok: len(texts) - st.Failed, failed: st.Failed}.exitFor(nil)
+	}
+	return imageRun{ok: st.Added + st.Replaced + st.Unchanged, failed: st.Failed}.exitFor(o.Inputs)
 }
 
-func reportIndexRun(f *Factory, dir string, w *index.Writer, st indexRunStats) {
-	if err := w.Commit(); err != nil {
-		return // Close reports it
+// reportInput names a failed input (an *index.InputError) on stderr and
+// lets the run go on; any other error ends it.
+func reportInput(f *Factory, err error) error {
+	var ie *index.InputError
+	if errors.As(err, &ie) {
+		f.Errorf("%v", ie)
+		return nil
 	}
+	return err
+}
+
+// interruptedOr is errSilentInterrupted when the run was stopped, else err.
+func interruptedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errSilentInterrupted
+	}
+	return err
+}
+
+// reportIndexRun prints the counts of a finished run; they add up: live
+// items after = before + added + texts − removed.
+func reportIndexRun(f *Factory, dir string, w *index.Writer, st index.SyncStats) {
 	m := w.Manifest()
 	f.Warnf("%s: %d added, %d replaced, %d removed, %d unchanged, %s added; %s, %s",
-		dir, st.added, st.replaced, st.removed, st.unchanged, plural(st.texts, "text"), plural(m.Items(), "item"), plural(m.Garbage(), "garbage row"))
+		dir, st.Added, st.Replaced, st.Removed(), st.Unchanged, plural(st.Texts, "text"), plural(m.Items(), "item"), plural(m.Garbage(), "garbage row"))
 }

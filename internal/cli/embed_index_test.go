@@ -509,3 +509,119 @@ func TestEmbedIndexStdinAndGlobs(t *testing.T) {
 		t.Errorf("naming the deleted PNG again: %v", got)
 	}
 }
+
+// The same file is the same item whichever working folder a run starts
+// from (paths are stored relative to the index's root, docs/index.md
+// "Paths"), and a run over a narrower walk keeps the rows it did not see.
+func TestEmbedIndexFromAnotherFolder(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	work, _ := os.Getwd()
+	all, _ := filepath.Glob("imgs/*")
+	run := func(dir string, args ...string) [7]int {
+		t.Helper()
+		chdir(t, filepath.Join(work, dir))
+		r := runCLI(t, false, "", nil, append([]string{"embed", "-m", model}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("%s: %v: exit %d: %s", dir, args, r.code, r.stderr)
+		}
+		return idxSummary(t, r.stderr)
+	}
+	if got := run("imgs", ".", "-o", "../idx"); got[0] != len(all) {
+		t.Fatalf("first run from imgs/: %v", got)
+	}
+	if got := run(".", "imgs", "-o", "idx"); got != [7]int{0, 0, 0, len(all), 0, len(all), 0} {
+		t.Errorf("rerun from the parent: %v, want everything unchanged", got)
+	}
+	if got := run(".", filepath.Join(work, "imgs"), "-o", filepath.Join(work, "idx")); got[3] != len(all) {
+		t.Errorf("rerun with absolute paths: %v, want everything unchanged", got)
+	}
+	for key := range idxRead(t, filepath.Join(work, "idx")) {
+		if !strings.HasPrefix(key, index.PathKey("imgs/")) {
+			t.Errorf("item %s is not stored relative to the root", key)
+		}
+	}
+	// A hidden file indexed with --hidden and then deleted stays in the
+	// index after a run without --hidden: that walk would not have seen it.
+	idxCopyFile(t, "imgs/f_exif6.jpg", "imgs/.hidden.jpg")
+	if got := run(".", "imgs", "-o", "idx", "--hidden"); got[0] != 1 {
+		t.Fatalf("--hidden run: %v", got)
+	}
+	os.Remove("imgs/.hidden.jpg")
+	if got := run("imgs", ".", "-o", "../idx"); got[2] != 0 || got[5] != len(all)+1 {
+		t.Errorf("a run that skips hidden files: %v, want the hidden row kept", got)
+	}
+	if got := run("imgs", ".", "-o", "../idx", "--hidden"); got[2] != 1 || got[5] != len(all) {
+		t.Errorf("a --hidden run: %v, want the hidden row dropped", got)
+	}
+}
+
+// embed -o into an index with a damaged chunk fails naming the chunk and
+// changes nothing, instead of counting the chunk's items as unchanged.
+func TestEmbedIndexDamagedChunk(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", "good", "--commit-every", "4"); r.code != 0 {
+		t.Fatalf("embed: exit %d: %s", r.code, r.stderr)
+	}
+	man, err := index.ReadManifest("good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := man.Chunks[0].Chunk
+	data, err := os.ReadFile(filepath.Join("good", chunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape := fmt.Sprintf("(%d, %d)", man.Chunks[0].Rows, man.Dim)
+	reshaped := fmt.Sprintf("(%d, %d)", man.Chunks[0].Rows*2, man.Dim/2) // same bytes, other shape
+	if len(shape) != len(reshaped) || !strings.Contains(string(data), shape) {
+		t.Fatalf("cannot reshape %q in the header", shape)
+	}
+	tests := []struct {
+		name string
+		data []byte // the chunk's new contents; nil removes it
+		want string
+	}{
+		{"missing", nil, "no such file"},
+		{"truncated", data[:len(data)-8], "truncated"},
+		{"another dimension", []byte(strings.Replace(string(data), shape, reshaped, 1)), fmt.Sprintf("the manifest says %d", man.Dim)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := strings.ReplaceAll(tt.name, " ", "-")
+			if err := os.CopyFS(dir, os.DirFS("good")); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, chunk)
+			os.Chmod(path, 0o644)
+			if tt.data == nil {
+				os.Remove(path)
+			} else if err := os.WriteFile(path, tt.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+			r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", dir)
+			if r.code != ExitFatal || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "unchanged") {
+				t.Errorf("exit %d, want %d naming %s (%q):\n%s", r.code, ExitFatal, path, tt.want, r.stderr)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "manifest.json")); string(after) != string(before) {
+				t.Error("the refused run changed the manifest")
+			}
+		})
+	}
+}
+
+// A walk that finds no image is an error with -o as without it.
+func TestEmbedIndexNoImages(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	chdir(t, t.TempDir())
+	os.Mkdir("empty", 0o755)
+	r := runCLI(t, false, "", nil, "embed", "-m", model, "empty", "-o", "idx", "--text", "red dress")
+	if r.code != ExitFatal || !strings.Contains(r.stderr, "no image found") {
+		t.Errorf("exit %d, want %d: %s", r.code, ExitFatal, r.stderr)
+	}
+	if _, ok := idxRead(t, "idx")[index.TextKey("red dress")]; !ok {
+		t.Error("the text was not indexed")
+	}
+}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/source"
-	"github.com/fashionclip/fashionclip/internal/thumbnail"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
 // InputFlags are the image-input flags shared by classify, embed and bench.
@@ -78,8 +78,9 @@ type imageItem struct {
 }
 
 // loader is the stream's loader for walked inputs: an input the walk could
-// not use fails as itself. thumbs > 0 also makes a thumbnail of that edge.
-func loader(thumbs int, maxPixels int64) fashionclip.LoadFunc[*imageItem] {
+// not use fails as itself. thumbs > 0 also makes a thumbnail of that edge
+// from the same decode (the model's view: the centre crop).
+func loader(thumbs int) fashionclip.LoadFunc[*imageItem] {
 	return func(ctx context.Context, m *fashionclip.Model, it *imageItem, dst []float32) ([]float32, error) {
 		if it.Err != nil {
 			return nil, it.Err
@@ -88,13 +89,9 @@ func loader(thumbs int, maxPixels int64) fashionclip.LoadFunc[*imageItem] {
 		if err != nil {
 			return nil, err
 		}
-		px, err := m.Preprocessor().ReuseContext(ctx, dst, data)
-		// The report shows the whole picture, not the model's centre crop,
-		// so the thumbnail is a second, bounded decode.
-		if err == nil && thumbs > 0 {
-			it.Thumb, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: thumbs, MaxPixels: maxPixels})
-		}
-		return px, err
+		res, err := m.Preprocessor().Process(ctx, data, imageproc.Request{Dst: dst, Thumbnail: thumbs})
+		it.Thumb = res.Thumbnail
+		return res.Pixels, err
 	}
 }
 
@@ -119,7 +116,7 @@ func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, in Input
 			}
 		}
 	}
-	load := loader(in.thumbnails, in.MaxPixels)
+	load := loader(in.thumbnails)
 	for r, ferr := range fashionclip.Encode(ctx, m, wrapped, load, fashionclip.StreamOptions{Workers: f.ThreadBudget()}) {
 		if ferr != nil {
 			err = ferr
@@ -128,9 +125,6 @@ func encodeItems(ctx context.Context, f *Factory, m *fashionclip.Model, in Input
 		if r.Err != nil {
 			// A failed input is an error, not a note: --quiet does not hide it.
 			run.failed++
-			if bar != nil {
-				bar.Clear()
-			}
 			f.Errorf("%s: %v", r.Item.Path, r.Err)
 		} else {
 			run.ok++
@@ -179,8 +173,10 @@ func forEachImage(ctx context.Context, f *Factory, m *fashionclip.Model, args []
 }
 
 // imageProgress is the stderr progress bar of image runs (total -1: unknown).
+// It draws through ProgressWriter, so rows and messages written meanwhile
+// never share its line.
 func imageProgress(f *Factory, what string, total int) *progressbar.ProgressBar {
-	return progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ErrOut),
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(f.IO.ProgressWriter()),
 		progressbar.OptionSetDescription(what), progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())

@@ -18,13 +18,13 @@ import (
 func NewCmdIndex(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "index",
-		Short: "Inspect, compact, merge and export embedding indexes; find duplicates",
+		Short: "Inspect, verify, compact, merge and export embedding indexes; find duplicates",
 		Long: `An index is the folder 'fashionclip embed PATH... -o INDEX' writes: .npy chunks of
 row-normalised vectors, Parquet tables of the live items and manifest.json (see
 docs/index.md). These commands work on indexes without loading a model.`,
 	}
 	cmd.AddCommand(NewCmdIndexInfo(f, nil), NewCmdIndexCompact(f, nil), NewCmdIndexMerge(f, nil),
-		NewCmdIndexExport(f, nil), NewCmdIndexDupes(f, nil))
+		NewCmdIndexExport(f, nil), NewCmdIndexDupes(f, nil), NewCmdIndexVerify(f, nil))
 	return cmd
 }
 
@@ -70,6 +70,7 @@ type indexInfoRecord struct {
 	DType        string          `json:"dtype"`
 	Dim          int             `json:"dim"`
 	Model        index.ModelInfo `json:"model"`
+	Root         string          `json:"root,omitempty"`
 	Chunks       int             `json:"chunks"`
 	Bytes        int64           `json:"bytes"`
 	GarbageBytes int64           `json:"garbage_bytes"`
@@ -85,9 +86,13 @@ func indexInfoRun(o *IndexInfoOptions) error {
 	if err != nil {
 		return err
 	}
+	// A damaged file does not hide what the rest says; verify tells more.
+	for _, p := range info.Problems {
+		f.Errorf("warning: %s", p)
+	}
 	m := info.Manifest
 	rec := indexInfoRecord{Index: o.Index, Items: info.Items, Images: info.Items - info.Texts, Texts: info.Texts,
-		Garbage: info.Garbage, DType: m.DType, Dim: m.Dim, Model: m.Model, Chunks: len(m.Chunks),
+		Garbage: info.Garbage, DType: m.DType, Dim: m.Dim, Model: m.Model, Root: info.Root, Chunks: len(m.Chunks),
 		Bytes: info.Bytes, GarbageBytes: info.GarbageBytes, Generation: m.Generation, Version: m.Version,
 		ToolVersion: m.ToolVersion, Preprocess: m.Preprocess}
 	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
@@ -102,6 +107,9 @@ func indexInfoRun(o *IndexInfoOptions) error {
 	t.Append("dtype", rec.DType)
 	t.Append("dimension", strconv.Itoa(rec.Dim))
 	t.Append("model", m.Model.String())
+	if rec.Root != "" {
+		t.Append("root", rec.Root)
+	}
 	t.Append("chunks", fmt.Sprintf("%d (%s on disk)", rec.Chunks, hub.FormatBytes(rec.Bytes)))
 	t.Append("generation", strconv.FormatInt(rec.Generation, 10))
 	t.Append("written by", "fashionclip "+rec.ToolVersion)

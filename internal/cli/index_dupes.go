@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -9,9 +10,13 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/fashionclip/fashionclip/internal/bench"
 	"github.com/fashionclip/fashionclip/internal/dupes"
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/output"
+	"github.com/fashionclip/fashionclip/internal/report"
+	"github.com/fashionclip/fashionclip/internal/thumbnail"
+	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
 // IndexDupesOptions are `index dupes`'s flags and arguments.
@@ -19,6 +24,8 @@ type IndexDupesOptions struct {
 	f      *Factory
 	Index  string
 	Format string
+	// Report is --report FILE: the groups as an HTML page with thumbnails.
+	Report string
 	dupes.Options
 }
 
@@ -44,7 +51,8 @@ One record per group, exact groups first, then largest first; members[0] is the
 representative and each score is the cosine with it.`, dupes.DefaultThreshold),
 		Example: `  fashionclip index dupes catalog.idx
   fashionclip index dupes catalog.idx --threshold 0.98 -f table
-  fashionclip index dupes catalog.idx --exact -f tsv`,
+  fashionclip index dupes catalog.idx --exact -f tsv
+  fashionclip index dupes catalog.idx --report dupes.html     # look at the groups`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Index = args[0]
@@ -71,6 +79,7 @@ representative and each score is the cosine with it.`, dupes.DefaultThreshold),
 	fl.BoolVar(&opts.ExactOnly, "exact", false, "byte-identical copies only (no vectors compared)")
 	fl.BoolVar(&opts.NoHash, "no-hash", false, "never read image files: exact copies only from SHA-256s the index records")
 	fl.StringVarP(&opts.Format, "format", "f", "", "jsonl, json, tsv or table (default: table on a terminal, jsonl otherwise)")
+	fl.StringVar(&opts.Report, "report", "", "also write the groups as an HTML page with thumbnails to `FILE`")
 	return cmd
 }
 
@@ -83,6 +92,12 @@ func indexDupesRun(ctx context.Context, o *IndexDupesOptions) error {
 		return err
 	}
 	defer ix.Close()
+	if o.Report != "" {
+		// Before the comparison, which may take minutes.
+		if err := bench.CheckOutputPath(o.Report); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
+	}
 	bar := &dupesBar{f: f}
 	if f.IO.ShowProgress() {
 		o.Progress = bar
@@ -97,6 +112,11 @@ func indexDupesRun(ctx context.Context, o *IndexDupesOptions) error {
 	}
 	if err := quietPipe(writeDupes(f, o.Format, res.Groups)); err != nil {
 		return err
+	}
+	if o.Report != "" {
+		if err := writeDupesReport(ctx, o, ix, res.Groups); err != nil {
+			return fmt.Errorf("--report: %w", err)
+		}
 	}
 	exact := 0
 	for _, g := range res.Groups {
@@ -150,6 +170,34 @@ func writeDupes(f *Factory, flag string, groups []dupes.Group) error {
 		}
 	}
 	return t.Close()
+}
+
+// writeDupesReport writes the groups as an HTML page, with a thumbnail of
+// each image that still decodes.
+func writeDupesReport(ctx context.Context, o *IndexDupesOptions, ix *index.Index, groups []dupes.Group) error {
+	out := make([]report.DupeGroup, len(groups))
+	for i, g := range groups {
+		out[i] = report.DupeGroup{Group: g.Group, Exact: g.Exact, MaxDistance: g.MaxDistance}
+		for _, m := range g.Members {
+			out[i].Members = append(out[i].Members, report.DupeMember{Path: ix.FilePath(m.Path), Score: m.Score})
+		}
+	}
+	thumb := func(path string) []byte {
+		data, err := imageproc.ReadFile(ctx, path, imageproc.DefaultMaxFileBytes)
+		if err != nil {
+			return nil
+		}
+		jpg, _ := thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
+		return jpg
+	}
+	err := report.WriteDupes(o.Report, report.DupesInfo{Index: o.Index, Threshold: o.Threshold}, out, thumb,
+		report.Options{Command: "fashionclip index dupes " + o.Index})
+	var te *report.ThumbnailError
+	if errors.As(err, &te) {
+		o.f.Warnf("%v", err) // the page is written, without those pictures
+		return nil
+	}
+	return err
 }
 
 // dupesBar shows each phase of dupes.Find on a progress bar.

@@ -106,6 +106,18 @@ func TestIndexExportAndDupes(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "group\texact\t") || !strings.Contains(r.stdout, "\ttrue\t") {
 			t.Errorf("tsv: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 		}
+		// The HTML report: the group with both thumbnails (the files are
+		// read from the index's root, whatever the working folder).
+		page := filepath.Join(t.TempDir(), "dupes.html")
+		r = runCLI(t, false, "", nil, "index", "dupes", "a", "--exact", "--report", page)
+		html, _ := os.ReadFile(page)
+		if r.code != 0 || strings.Count(string(html), "/9j/") != 2 || !strings.Contains(string(html), "same.jpg") {
+			t.Errorf("--report: exit %d, %d thumbnails:\n%s", r.code, strings.Count(string(html), "/9j/"), r.stderr)
+		}
+		r = runCLI(t, false, "", nil, "index", "dupes", "a", "--report", filepath.Join(t.TempDir(), "no", "such", "d.html"))
+		if r.code != ExitFatal || !strings.Contains(r.stderr, "--report: ") || !strings.Contains(r.stderr, "does not exist") {
+			t.Errorf("--report into a missing folder: exit %d: %s", r.code, r.stderr)
+		}
 	})
 	t.Run("errors", func(t *testing.T) {
 		tests := []struct {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,6 +46,24 @@ func TestIndexCommands(t *testing.T) {
 		r := runCLI(t, true, "", nil, "index", "info", "a")
 		if !strings.Contains(r.stdout, "garbage") || !strings.Contains(r.stdout, "1 row (") {
 			t.Errorf("table:\n%s", r.stdout)
+		}
+		if cwd, _ := os.Getwd(); rec.Root != cwd || !strings.Contains(r.stdout, cwd) {
+			t.Errorf("root %q, want the folder holding the index, %s", rec.Root, cwd)
+		}
+	})
+	t.Run("info warns about a damaged chunk", func(t *testing.T) {
+		if err := os.CopyFS("damaged", os.DirFS("b")); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := index.ReadManifest("damaged")
+		chunk := filepath.Join("damaged", m.Chunks[0].Chunk)
+		os.Chmod(chunk, 0o644)
+		if err := os.Truncate(chunk, 100); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, false, "", nil, "index", "info", "damaged")
+		if r.code != 0 || !strings.Contains(r.stderr, "warning: "+chunk+": ") || info("damaged").Items != 3 {
+			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
 	t.Run("compact", func(t *testing.T) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -62,6 +63,9 @@ func TestUnknownSubcommandsAndFlags(t *testing.T) {
 		{[]string{"model", "lst"}, "Did you mean this?\n\tlist"},
 		{[]string{"index", "inf", "x"}, "Did you mean this?\n\tinfo"},
 		{[]string{"runtime", "instal"}, "Did you mean this?\n\tinstall"},
+		{[]string{"completion", "bsh"}, "Did you mean this?\n\tbash"},
+		{[]string{"help", "clasify"}, "Did you mean this?\n\tclassify"},
+		{[]string{"help", "model", "lst"}, "Did you mean this?\n\tlist"},
 		{[]string{"clasify"}, "Did you mean this?\n\tclassify"},
 		{[]string{"classify", "x.jpg", "--lables", "a"}, "Did you mean this?\n\t--labels"},
 		{[]string{"index", "info"}, "accepts 1 arg"},
@@ -69,6 +73,11 @@ func TestUnknownSubcommandsAndFlags(t *testing.T) {
 		r := runCLI(t, false, "", nil, tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 with %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"help", "model"}, {"help", "model", "list"}, {"help", "environment"}, {"help"}} {
+		if r := runCLI(t, false, "", nil, args...); r.code != 0 || !strings.Contains(r.stdout, "fashionclip") || r.stderr != "" {
+			t.Errorf("%v: exit %d, stdout %.80q, stderr %q", args, r.code, r.stdout, r.stderr)
 		}
 	}
 }
@@ -286,5 +295,196 @@ func TestSearchNoMatchOnTerminal(t *testing.T) {
 	r := runCLI(t, true, "", nil, "search", idx, "dress", "-m", model, "--min-score", "1.5")
 	if r.code != 0 || !strings.Contains(r.stderr, "no match") || r.stdout != "" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Issue 14, defect 2: on a terminal the progress bar never shares a line
+// with the results or with a failed input's message, in any format.
+func TestProgressBarKeepsOffResultsOnATerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := manyImages(t, 40)
+	os.WriteFile(filepath.Join(dir, "0005-broken.jpg"), []byte("not a jpeg"), 0o644)
+	for _, format := range []string{"tsv", "table"} {
+		t.Run(format, func(t *testing.T) {
+			args := []string{"classify", dir, "--labels", "a,b", "-f", format, "--batch-size", "1"}
+			piped := runCLI(t, false, "", map[string]string{EnvModel: model}, args...)
+			io, _, scr := iostreams.TestTerminal(200)
+			code := Run(context.Background(), NewFactory(io, testGetenv(t, map[string]string{EnvModel: model})), args)
+			if code != ExitPartial {
+				t.Fatalf("exit %d, want 3:\n%s", code, scr)
+			}
+			if !strings.Contains(scr.Raw.String(), "/41") {
+				t.Fatalf("no progress bar was drawn: the test shows nothing\n%q", scr.Raw.String())
+			}
+			lines := map[string]bool{}
+			for _, l := range scr.Lines() {
+				lines[l] = true
+				if strings.Contains(l, "/41") {
+					t.Errorf("the bar is left on screen or glued to a line: %q", l)
+				}
+			}
+			want := strings.Split(strings.TrimSpace(piped.stdout), "\n")
+			for _, l := range strings.Split(piped.stderr, "\n") {
+				if strings.Contains(l, "broken.jpg") { // notes such as "prepared" come once per cache
+					want = append(want, l)
+				}
+			}
+			for _, w := range want {
+				if format == "table" && !strings.HasPrefix(w, "fashionclip:") {
+					continue // the terminal's table has another width; checked below
+				}
+				if w = iostreams.ExpandTabs(w); !lines[w] {
+					t.Errorf("line %q is not on the screen as its own line:\n%s", w, scr)
+				}
+			}
+			if format == "table" {
+				for _, l := range scr.Lines() {
+					if strings.Contains(l, ".jpg") && !strings.HasPrefix(l, "fashionclip:") && !strings.HasPrefix(l, "│") && !strings.HasPrefix(l, "|") {
+						t.Errorf("a table row does not start its line: %q", l)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Issue 14, defect 7: labels split on commas; a field starting with a
+// quote is CSV-quoted; a quote elsewhere is literal. Friction: # lines in
+// a labels file are comments.
+func TestLabelsListRule(t *testing.T) {
+	model := tinyModel(t)
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	file := filepath.Join(t.TempDir(), "labels.txt")
+	os.WriteFile(file, []byte("# shoes\nloafer\n  # boots, later\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--labels", `3" heel,flat`}, []string{`"3\" heel"`, `"flat"`}},
+		{[]string{"--labels", `"t-shirt, cotton",jeans`}, []string{`"t-shirt, cotton"`, `"jeans"`}},
+		{[]string{"--labels", "flat", "--labels-file", file}, []string{`"flat"`, `"loafer"`}},
+		{[]string{"--group", `heel=3" heel,"flat, low"`}, []string{`"3\" heel"`, `"flat, low"`}},
+	} {
+		args := append([]string{"classify", img, "-m", model, "-f", "jsonl", "-k", "0"}, tc.args...)
+		r := runCLI(t, false, "", nil, args...)
+		if r.code != 0 {
+			t.Errorf("%q: exit %d: %s", tc.args, r.code, r.stderr)
+			continue
+		}
+		if n := strings.Count(r.stdout, `"label":`); n != len(tc.want) {
+			t.Errorf("%q: %d labels, want %d: %s", tc.args, n, len(tc.want), r.stdout)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.stdout, `"label":`+w) {
+				t.Errorf("%q: no label %s in %s", tc.args, w, r.stdout)
+			}
+		}
+	}
+	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", `a,"b`); r.code != ExitUsage || !strings.Contains(r.stderr, "never closed") {
+		t.Errorf("unclosed quote: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 8: one label warns (softmax scores it 1); labels the
+// tokenizer cannot tell apart are a usage error naming them.
+func TestSoftmaxTraps(t *testing.T) {
+	model := tinyModel(t)
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	run := func(args ...string) cliResult {
+		return runCLI(t, false, "", nil, append([]string{"classify", img, "-m", model, "-f", "jsonl"}, args...)...)
+	}
+	r := run("--labels", "dress")
+	if r.code != 0 || !strings.Contains(r.stderr, "WARNING: one label") || !strings.Contains(r.stderr, "--raw-scores") {
+		t.Errorf("one label: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run("--group", "kind=dress", "--labels", "a,b"); r.code != 0 || !strings.Contains(r.stderr, `group "kind" has one label`) {
+		t.Errorf("one-label group: exit %d, %q", r.code, r.stderr)
+	}
+	if r := run("--labels", "dress", "--raw-scores"); r.code != 0 || strings.Contains(r.stderr, "one label") {
+		t.Errorf("--raw-scores: exit %d, %q", r.code, r.stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--labels", "dress,boot,dress"}, `label "dress" is given twice`},
+		{[]string{"--labels", "Dress,boot", "--label", "dress "}, `labels "Dress" and "dress " are the same to the model`},
+		{[]string{"--labels", "a", "--group", "kind=red  dress,Red dress"}, `--group "kind": labels "red  dress" and "Red dress"`},
+	} {
+		r := run(tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 with %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
+		}
+	}
+	// Distinct labels in different groups are fine.
+	if r := run("--labels", "dress,boot", "--group", "kind=dress,boot"); r.code != 0 {
+		t.Errorf("same labels in two groups: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// Issue 14, defect 3: classify's table fits the terminal (grouped labels
+// wrap, paths are cut in the middle) instead of wrapping the drawing.
+func TestClassifyTableFitsTheTerminal(t *testing.T) {
+	model := tinyModel(t)
+	dir := filepath.Join(t.TempDir(), "a-rather-long-folder-name-for-the-catalog", "summer-collection")
+	os.MkdirAll(dir, 0o755)
+	src := sampleImages(t)
+	b, _ := os.ReadFile(filepath.Join(src, "red-dress.jpg"))
+	os.WriteFile(filepath.Join(dir, "red-dress-front-view-large.jpg"), b, 0o644)
+	args := []string{"classify", dir, "-m", model, "-f", "table", "-k", "0",
+		"--group", "type=sneaker,boot,dress,t-shirt", "--group", "colour=black,white,red,blue,brown"}
+	io, _, scr := iostreams.TestTerminal(80)
+	if code := Run(context.Background(), NewFactory(io, testGetenv(t, nil)), args); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, scr)
+	}
+	lines := scr.Lines()
+	for len(lines) > 0 && !strings.HasPrefix(lines[0], "┌") {
+		lines = lines[1:] // notes on stderr come first
+	}
+	rows := 0
+	for _, l := range lines {
+		rows++
+		if first, last := []rune(l)[0], []rune(l)[len([]rune(l))-1]; !strings.ContainsRune("┌│├└", first) || !strings.ContainsRune("┐│┤┘", last) {
+			t.Errorf("line %q is not a whole table line (the drawing wrapped at 80 columns)", l)
+		}
+	}
+	if rows == 0 || !strings.Contains(scr.String(), "…") {
+		t.Errorf("want a table with the path cut in the middle:\n%s", scr)
+	}
+}
+
+// Issue 14, defect 3: listings fit the terminal too (index info here).
+func TestListingFitsTheTerminal(t *testing.T) {
+	model := tinyModel(t)
+	idx := filepath.Join(t.TempDir(), "a-rather-long-folder-name-for-the-catalog", "summer-collection-2026", "catalog.idx")
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "--text", "red dress", "-o", idx); r.code != 0 {
+		t.Fatalf("embed: %s", r.stderr)
+	}
+	io, _, scr := iostreams.TestTerminal(80)
+	if code := Run(context.Background(), NewFactory(io, testGetenv(t, nil)), []string{"index", "info", idx}); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, scr)
+	}
+	lines := scr.Lines()
+	for _, l := range lines {
+		if first, last := []rune(l)[0], []rune(l)[len([]rune(l))-1]; !strings.ContainsRune("┌│├└", first) || !strings.ContainsRune("┐│┤┘", last) {
+			t.Errorf("line %q is not a whole table line (the drawing wrapped at 80 columns)", l)
+		}
+	}
+	if len(lines) < 4 {
+		t.Errorf("want a table:\n%s", scr)
+	}
+}
+
+// Friction: a prompt over CLIP's 77 tokens is cut; say so, once.
+func TestLongLabelsWarnOnce(t *testing.T) {
+	model := tinyModel(t)
+	img := filepath.Join(sampleImages(t), "red-dress.jpg")
+	long := strings.Repeat("very ", 80) + "long dress"
+	r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--label", long, "--label", "two "+long, "--labels", "boot", "--template", "{}", "--template", "a photo of {}")
+	if r.code != 0 || strings.Count(r.stderr, "tokens cut short") != 1 || !strings.Contains(r.stderr, "4 prompts over CLIP's 77 tokens") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", "dress,boot"); strings.Contains(r.stderr, "cut short") {
+		t.Errorf("short labels warned: %q", r.stderr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
 	"github.com/fashionclip/fashionclip/internal/ortlib"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
@@ -23,6 +24,8 @@ func remedy(err error) string {
 		load     *fashionclip.RuntimeLoadError
 		old      *fashionclip.RuntimeTooOldError
 		noGraph  *modelfiles.NoGraphError
+		gone     *index.ModelFolderGoneError
+		variant  *index.VariantMismatchError
 	)
 	install := "run `fashionclip runtime install`"
 	switch {
@@ -40,6 +43,10 @@ func remedy(err error) string {
 		return install
 	case errors.As(err, &noGraph) && noGraph.Variant != fashionclip.FP32:
 		return "try without --variant"
+	case errors.As(err, &variant):
+		return "pass --variant " + variant.IndexHas.Variant.String() + " (the index's), or for a search --allow-variant-mismatch"
+	case errors.As(err, &gone):
+		return "pass --model with that model's new folder"
 	}
 	return ""
 }

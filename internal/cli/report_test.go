@@ -41,8 +41,18 @@ func TestClassifyReport(t *testing.T) {
 // search --paths prints bare image paths; --report writes a page.
 func TestSearchPathsAndReport(t *testing.T) {
 	model := tinyModel(t)
-	img := sampleImages(t)
-	idx := filepath.Join(t.TempDir(), "idx")
+	// The images sit inside the index's root, so the index stores them
+	// relative to it, and the searches run from another folder.
+	root := t.TempDir()
+	img := filepath.Join(root, "catalog")
+	entries, err := os.ReadDir(sampleImages(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		docCopyFile(t, filepath.Join(sampleImages(t), e.Name()), filepath.Join(img, e.Name()))
+	}
+	idx := filepath.Join(root, "idx")
 	if r := runCLI(t, false, "", nil, "embed", img, "--text", "red dress", "-m", model, "-o", idx); r.code != 0 {
 		t.Fatalf("embed: %s", r.stderr)
 	}

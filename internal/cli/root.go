@@ -35,9 +35,6 @@ func Main() int {
 func Run(ctx context.Context, f *Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -82,6 +79,9 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		},
 	}
 	root.SetFlagErrorFunc(flagError)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
 	g, pf := f.Flags, root.PersistentFlags()
 	pf.StringVarP(&g.Model, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+EnvModel+" or "+DefaultModel+")")
 	pf.StringVar(&g.Variant, "variant", "", "graph variant: "+strings.Join(fashionclip.Variants(), ", ")+" (as the model ships them; int8 is derived from fp32 into the cache when not shipped)")
@@ -109,6 +109,9 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		NewCmdSynth(f, nil),
 	)
 	addHelpTopics(root)
+	// cobra adds its completion command only when it executes, after
+	// finishTree would have run: add it now so it follows the same rules.
+	root.InitDefaultCompletionCmd()
 	finishTree(root)
 	registerCompletions(root, f)
 	cobra.AddTemplateFunc("globalFlags", globalFlagUsages)
@@ -182,24 +185,32 @@ Use "{{.CommandPath}} [command] --help" for more information about a command.{{e
 // a suggestion) instead of printing help and succeeding, and help ends
 // with the exit statuses (see usageTemplate).
 func finishTree(c *cobra.Command) {
-	if c.HasSubCommands() && c.HasParent() {
+	switch {
+	case c.Name() == "help" && c.HasParent() && !c.Parent().HasParent():
+		// help's arguments name a command: `help model lst` is as mistyped
+		// as `model lst`. Its topics (environment) are subcommands cobra
+		// finds before these rules run.
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			switch {
+			case err != nil:
+				return unknownCommand(cmd.Root(), args[0])
+			case len(rest) > 0:
+				return unknownCommand(target, rest[0])
+			}
+			return nil
+		}
+	case c.HasSubCommands() && c.HasParent():
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return nil
 			}
-			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-			if cmd.SuggestionsMinimumDistance <= 0 {
-				cmd.SuggestionsMinimumDistance = 2
-			}
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
-			}
-			return UsageError("%s", msg)
+			return unknownCommand(cmd, args[0])
 		}
 		if c.RunE == nil {
 			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 		}
-	} else if c.Args != nil {
+	case c.Args != nil:
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
@@ -211,6 +222,19 @@ func finishTree(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		finishTree(sub)
 	}
+}
+
+// unknownCommand is the usage error for a mistyped subcommand of cmd, with
+// the nearest names.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return UsageError("%s", msg)
 }
 
 // flagError makes a bad flag a usage error and suggests the nearest name.

@@ -32,6 +32,9 @@ type SearchOptions struct {
 	// Report is --report FILE (HTML); Paths prints bare image paths.
 	Report string
 	Paths  bool
+	// AllowVariantMismatch searches an index made by another variant of
+	// the model (close vectors, not equal ones).
+	AllowVariantMismatch bool
 	// Terms is the parsed query: --image terms first, then the positional ones.
 	Terms []query.Term
 }
@@ -63,7 +66,8 @@ A text-only query loads only the text half of the model.
 
 Output: a table on a terminal, JSON Lines when piped:
   {"path": <image>, "score": <cosine>}   or   {"text": <text>, "score": <cosine>}
-Without --model, the model recorded in the index is used.`,
+Without --model, the model recorded in the index is used, and without --variant its
+variant; another variant of the same model is refused unless --allow-variant-mismatch.`,
 		Example: `  fashionclip search catalog.idx "red floral summer dress"
   fashionclip search catalog.idx "white sneaker" - "logo" + 2:"chunky sole" -k 20
   fashionclip search catalog.idx --image query.jpg - "stripes" --min-score 0.25 -f tsv`,
@@ -87,6 +91,7 @@ Without --model, the model recorded in the index is used.`,
 	fl.StringVarP(&opts.Format, "format", "f", "", "table, jsonl, json, tsv or csv (default: table on a terminal, jsonl otherwise)")
 	fl.StringVar(&opts.Report, "report", "", "also write the results as an HTML page with thumbnails")
 	fl.BoolVar(&opts.Paths, "paths", false, "print bare image paths, one per line (for | xargs feh); texts are left out")
+	fl.BoolVar(&opts.AllowVariantMismatch, "allow-variant-mismatch", false, "search an index made by another variant of the model (scores close, not equal)")
 	return cmd
 }
 
@@ -132,20 +137,15 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	ref := ""
 	if f.Flags.Model == "" && f.Getenv(EnvModel) == "" {
 		// The index knows its model: use it unless told otherwise.
-		if man.Model.Folder != "" {
-			if _, err := os.Stat(man.Model.Folder); err != nil {
-				return fmt.Errorf("index %s was made with the model folder %s, which is gone; fix: pass --model with that model's new folder", o.Index, man.Model.Folder)
-			}
-			ref = man.Model.Folder
-		}
-		if ref == "" && man.Model.Repo != "" {
-			ref = man.Model.Repo
-			if man.Model.Revision != "" {
-				ref += "@" + man.Model.Revision
-			}
+		if ref, err = index.ModelRef(o.Index, man.Model); err != nil {
+			return err
 		}
 	}
-	m, err := f.LoadModel(ctx, ref, nil)
+	m, err := f.LoadModel(ctx, ref, func(opts *fashionclip.Options) {
+		if f.Flags.Variant == "" && man.Model.Variant != "" {
+			opts.Variant = man.Model.Variant // the index's, unless told otherwise
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -154,8 +154,12 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	if !man.Model.Same(info) {
-		return &index.MismatchError{Index: o.Index, IndexHas: man.Model, Requested: info}
+	if err := index.CheckModel(o.Index, man.Model, info); err != nil {
+		var vm *index.VariantMismatchError
+		if !errors.As(err, &vm) || !o.AllowVariantMismatch {
+			return err
+		}
+		f.Warnf("%v; searching all the same (--allow-variant-mismatch): scores are close to, not equal to, the index's own", err)
 	}
 	format, _ := output.Resolve(o.Format, f.IO.IsStdoutTTY())
 	if ix.Len() == 0 {
@@ -172,14 +176,16 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 		return err
 	}
 	if o.Report != "" {
-		if err := writeSearchReport(o, hits); err != nil {
+		if err := writeSearchReport(ctx, o, ix, m, hits); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}
 	if o.Paths {
 		for _, h := range hits {
 			if !h.Item.IsText {
-				if _, err := fmt.Fprintln(f.IO.Out, h.Item.Path); err != nil {
+				// Where the file is, for a viewer: the stored path is
+				// relative to the index's root, not to the working folder.
+				if _, err := fmt.Fprintln(f.IO.Out, ix.FilePath(h.Item.Path)); err != nil {
 					return quietPipe(err)
 				}
 			}
@@ -190,13 +196,14 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 }
 
 // writeSearchReport writes the hits as an HTML page, with a thumbnail of
-// each image that still decodes.
-func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
+// each image that still decodes; the page names the files where they are
+// (its links open them), not as the index stores them.
+func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, m *fashionclip.Model, hits []index.Hit) error {
 	out := make([]report.SearchHit, len(hits))
 	for i, h := range hits {
-		out[i] = report.SearchHit{Path: h.Item.Path, Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
+		out[i] = report.SearchHit{Path: ix.FilePath(h.Item.Path), Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
 		if !h.Item.IsText {
-			if data, err := os.ReadFile(h.Item.Path); err == nil {
+			if data, err := m.Preprocessor().ReadFile(ctx, out[i].Path); err == nil {
 				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
 			}
 		}
@@ -211,42 +218,21 @@ func writeSearchReport(o *SearchOptions, hits []index.Hit) error {
 
 // queryVector embeds the terms and combines them.
 func queryVector(ctx context.Context, m *fashionclip.Model, terms []query.Term) ([]float32, error) {
-	var texts, images []string
-	for _, t := range terms {
-		if t.Image != "" {
-			images = append(images, t.Image)
-		} else {
-			texts = append(texts, t.Text)
-		}
-	}
-	var textEmb [][]float32
-	var err error
-	if len(texts) > 0 {
-		if textEmb, err = m.EncodeTexts(ctx, texts); err != nil {
+	images := func(ctx context.Context, paths []string) ([][]float32, error) {
+		res, err := m.EncodeImageFiles(ctx, paths)
+		if err != nil {
 			return nil, err
 		}
-	}
-	var imgRes []fashionclip.ImageResult
-	if len(images) > 0 {
-		if imgRes, err = m.EncodeImageFiles(ctx, images); err != nil {
-			return nil, err
-		}
-		for _, r := range imgRes {
+		embs := make([][]float32, len(res))
+		for i, r := range res {
 			if r.Err != nil {
 				return nil, fmt.Errorf("--image %s: %w", r.Item, r.Err)
 			}
+			embs[i] = r.Embedding
 		}
+		return embs, nil
 	}
-	embs := make([][]float32, len(terms))
-	ti, ii := 0, 0
-	for i, t := range terms {
-		if t.Image != "" {
-			embs[i], ii = imgRes[ii].Embedding, ii+1
-		} else {
-			embs[i], ti = textEmb[ti], ti+1
-		}
-	}
-	return query.Vector(terms, embs)
+	return query.Embed(ctx, terms, m.EncodeTexts, images)
 }
 
 func writeSearchHits(f *Factory, format output.Format, hits []index.Hit) error {

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -282,6 +280,13 @@ func loadServedModel(ctx context.Context, o *ServeOptions, x *server.Indexes) (*
 		opts.BatchSize = o.MaxBatch
 		opts.MaxPixels = o.MaxPixels
 		opts.NoSpin = true
+		// The served indexes' variant, unless told otherwise (indexes of
+		// several variants are refused below).
+		if x != nil && o.f.Flags.Variant == "" {
+			if infos := x.Info(); len(infos) > 0 && infos[0].Model.Variant != "" {
+				opts.Variant = infos[0].Model.Variant
+			}
+		}
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -303,7 +308,7 @@ func loadServedModel(ctx context.Context, o *ServeOptions, x *server.Indexes) (*
 	if err != nil {
 		return fail(err)
 	}
-	return m, eng, servedModelIDs(o.f.ModelRef(), m), nil
+	return m, eng, modelengine.ModelIDs(o.f.ModelRef(), m), nil
 }
 
 // openServedIndexes opens serve's --index arguments.
@@ -337,47 +342,4 @@ func exposureWarning(addr net.Addr, hasKey bool) string {
 		return ""
 	}
 	return fmt.Sprintf("WARNING: listening on %s without an API key: anyone who can reach it may use it; set $%s or --api-key", addr, EnvAPIKey)
-}
-
-// servedModelIDs are the names requests may use for the model: its Hub repo
-// id (from --model, else config.json) first, then its folder name. The server
-// adds "fashion-clip".
-func servedModelIDs(ref string, m *fashionclip.Model) []string {
-	var ids []string
-	add := func(id string) {
-		if id == "" || id == "." || id == string(filepath.Separator) {
-			return
-		}
-		for _, have := range ids {
-			if have == id {
-				return
-			}
-		}
-		ids = append(ids, id)
-	}
-	if fashionclip.IsRepoID(ref) && filepath.Clean(ref) != filepath.Clean(m.Dir()) {
-		repo, _, _ := strings.Cut(ref, "@")
-		add(repo)
-	}
-	if c, ok := m.Config(); ok && fashionclip.IsRepoID(c.NameOrPath) {
-		add(c.NameOrPath)
-	}
-	add(modelFolderName(m.Dir()))
-	if len(ids) == 0 {
-		add(server.DefaultModelID)
-	}
-	return ids
-}
-
-// modelFolderName is the model's folder name, also when it was named by its
-// graph file (model/model.onnx) or by the onnx/ subfolder.
-func modelFolderName(dir string) string {
-	dir = filepath.Clean(dir)
-	if strings.HasSuffix(dir, ".onnx") {
-		dir = filepath.Dir(dir)
-	}
-	if filepath.Base(dir) == "onnx" {
-		dir = filepath.Dir(dir)
-	}
-	return filepath.Base(dir)
 }

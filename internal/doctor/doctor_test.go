@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -206,5 +207,16 @@ func TestCheckDir(t *testing.T) {
 				t.Errorf("fix %q with status %s", got.Fix, got.Status)
 			}
 		})
+	}
+}
+
+func TestHostCPU(t *testing.T) {
+	// The host's own features come back under the names the checks know.
+	arch, feats := HostCPU()
+	if arch != runtime.GOARCH {
+		t.Errorf("arch %q, want %q", arch, runtime.GOARCH)
+	}
+	if arch == "amd64" && len(feats) != 3 {
+		t.Errorf("features %v", feats)
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/fashionclip/fashionclip/internal/index"
@@ -51,9 +50,6 @@ type Options struct {
 	// NoHash never reads image files: exact copies are told only by the
 	// SHA-256s recorded in the index.
 	NoHash bool
-	// BaseDir resolves relative paths when files are hashed (default: the
-	// working folder, as embed stored them).
-	BaseDir string
 	// Workers for the comparison (default GOMAXPROCS).
 	Workers int
 	// Progress, when set, hears about each phase.
@@ -211,7 +207,7 @@ func Find(ctx context.Context, ix *index.Index, o Options) (*Result, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			sum, err := hashFile(resolve(o.BaseDir, items[i].it.Path))
+			sum, err := hashFile(ix.FilePath(items[i].it.Path))
 			if err != nil {
 				res.Warnings = append(res.Warnings, Warning{items[i].it.Path, err})
 			} else {
@@ -350,13 +346,6 @@ func describe(ix *index.Index, items []item, g []int32, exact bool) (Group, erro
 		grp.Paths = append(grp.Paths, mb.Path)
 	}
 	return grp, nil
-}
-
-func resolve(base, path string) string {
-	if base == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(base, path)
 }
 
 // hashFile is the hex SHA-256 of a file's bytes.

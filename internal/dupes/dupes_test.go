@@ -177,7 +177,8 @@ func TestExactCopiesOfReferenceImages(t *testing.T) {
 	vecA := emb.Images[a]
 	for _, recorded := range []bool{false, true} {
 		t.Run(fmt.Sprintf("recorded=%v", recorded), func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "idx")
+			// The index sits in work, its root: stored paths are relative to it.
+			dir := filepath.Join(work, fmt.Sprintf("idx-%v", recorded))
 			w, err := index.OpenWriter(dir, index.Options{Model: testModel})
 			if err != nil {
 				t.Fatal(err)
@@ -204,7 +205,7 @@ func TestExactCopiesOfReferenceImages(t *testing.T) {
 			}
 			defer ix.Close()
 			for _, exactOnly := range []bool{false, true} {
-				res, err := Find(context.Background(), ix, Options{BaseDir: work, ExactOnly: exactOnly})
+				res, err := Find(context.Background(), ix, Options{ExactOnly: exactOnly})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -239,7 +240,7 @@ func TestExactCopiesOfReferenceImages(t *testing.T) {
 	w.Close()
 	ix, _ := index.Open(dir)
 	defer ix.Close()
-	res, err := Find(context.Background(), ix, Options{BaseDir: work})
+	res, err := Find(context.Background(), ix, Options{})
 	if err != nil || len(res.Warnings) != 2 || len(res.Groups) != 1 || res.Groups[0].Exact {
 		t.Errorf("missing files: %v, %+v", err, res)
 	}

@@ -32,7 +32,9 @@ type BatchOptions struct {
 }
 
 // EachBatch calls fn with the live items in commit order, at most
-// o.MaxItems at a time, never mixing chunks. Unlike Each it keeps no table
+// o.MaxItems at a time, never mixing chunks. Vectors it hands out are
+// finite: a NaN or an infinity ends it with a *CorruptError naming the
+// chunk. Unlike Each it keeps no table
 // in memory after its chunk is done and hands out vectors without
 // converting them, and it lets the kernel drop the chunk's pages from this
 // process once read (they stay in the page cache): memory stays flat
@@ -69,6 +71,13 @@ func (ix *Index) EachBatch(o BatchOptions, fn func(*Batch) error) error {
 				b.Refs = append(b.Refs, Ref{int32(ci), int32(r)})
 			}
 			b.F32, b.F16 = nil, nil
+			if !o.SkipVectors {
+				for _, r := range b.Rows {
+					if err := c.checkFinite(ix.dir, dim, int(r), 1); err != nil {
+						return err
+					}
+				}
+			}
 			first := int(part[0].Row)
 			switch {
 			case o.SkipVectors:
@@ -114,6 +123,9 @@ func (ix *Index) Vector(ref Ref, dst []float32) ([]float32, error) {
 	if ref.Row < 0 || int(ref.Row) >= c.pair.Rows {
 		return nil, fmt.Errorf("%s has no row %d", c.pair.Chunk, ref.Row)
 	}
+	if err := c.checkFinite(ix.dir, ix.man.Dim, int(ref.Row), 1); err != nil {
+		return nil, err
+	}
 	if cap(dst) < ix.man.Dim {
 		dst = make([]float32, ix.man.Dim)
 	}
@@ -132,6 +144,9 @@ func (ix *Index) VectorBytes(refs []Ref, dtype string, dst []byte) (data []byte,
 	for _, r := range refs {
 		if r.Chunk < 0 || int(r.Chunk) >= len(ix.chunks) || r.Row < 0 || int(r.Row) >= ix.chunks[r.Chunk].pair.Rows {
 			return nil, false, fmt.Errorf("no vector at %v", r)
+		}
+		if err := ix.chunks[r.Chunk].checkFinite(ix.dir, dim, int(r.Row), 1); err != nil {
+			return nil, false, err
 		}
 	}
 	if len(refs) == 0 {

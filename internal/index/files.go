@@ -1,6 +1,9 @@
 package index
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -84,4 +87,24 @@ func withoutPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// hashSHA256 hashes r to its end, checking ctx between 1 MiB blocks: a
+// long read of a large (or endless) file honours Ctrl-C.
+func hashSHA256(ctx context.Context, r io.Reader) (string, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := r.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -95,7 +96,7 @@ func exercise(t *testing.T, dir string) {
 		return // refused up front; everything else reads it first
 	}
 	healthy := false
-	if r, err := Verify(dir, true); err == nil {
+	if r, err := Verify(context.Background(), dir, true); err == nil {
 		healthy = r.Healthy()
 	}
 	Stat(dir)

@@ -1,6 +1,8 @@
 package index
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"math"
 	"os"
@@ -43,7 +45,7 @@ func useIndex(t *testing.T, dir string) map[string]error {
 		return err
 	})
 	run("Verify", func() error {
-		r, err := Verify(dir, true)
+		r, err := Verify(context.Background(), dir, true)
 		if err == nil && !r.Healthy() {
 			err = errors.New(r.Problems[0].String())
 		}
@@ -180,6 +182,87 @@ func TestAddRefusesNonFinite(t *testing.T) {
 			mustClose(t, w)
 			if m, _ := ReadManifest(dir); m.Dim != 0 {
 				t.Errorf("a refused vector fixed the dimension to %d", m.Dim)
+			}
+		})
+	}
+}
+
+// A chunk whose live row holds a NaN or an infinity (damaged on disk;
+// writers refuse such vectors) never yields a non-finite score or vector:
+// a search skips the row, everything that hands vectors out refuses the
+// chunk by name, and compact does not launder it into a freshly hashed one.
+func TestNonFiniteRows(t *testing.T) {
+	tests := []struct {
+		name, dtype string
+		bits        uint32 // the value written over component 2 of row 0 (shop/a.jpg)
+	}{
+		{"float32 NaN", DTypeFloat32, math.Float32bits(float32(math.NaN()))},
+		{"float32 infinity", DTypeFloat32, math.Float32bits(float32(math.Inf(1)))},
+		{"float16 NaN", DTypeFloat16, 0x7e00},
+		{"float16 infinity", DTypeFloat16, 0xfc00},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			smallIndex(t, dir, tt.dtype)
+			chunk := filepath.Join(dir, pairFile(t, dir, 0, "chunk"))
+			editVectors(t, chunk, func(data []byte) {
+				if tt.dtype == DTypeFloat32 {
+					binary.LittleEndian.PutUint32(data[2*4:], tt.bits)
+				} else {
+					binary.LittleEndian.PutUint16(data[2*2:], uint16(tt.bits))
+				}
+			})
+			before, _ := ReadManifest(dir)
+			refused := func(what string, err error) {
+				t.Helper()
+				var ce *CorruptError
+				if !errors.As(err, &ce) || ce.File != chunk || !strings.Contains(err.Error(), "row 0 is not finite") {
+					t.Errorf("%s: %v, want a *CorruptError naming %s row 0", what, err, chunk)
+				}
+			}
+
+			ix, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			for _, q := range []string{"shop/a.jpg", "q"} {
+				hits, err := ix.Search(vecFor(PathKey(q), 1, 8), SearchOptions{K: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(hits) != ix.Len()-1 {
+					t.Errorf("%d hits for %d items of which one is damaged", len(hits), ix.Len())
+				}
+				for _, hit := range hits {
+					if math.IsNaN(hit.Score) || math.IsInf(hit.Score, 0) || hit.Item.Path == "shop/a.jpg" {
+						t.Errorf("hit %s scores %v", hit.Item.Path, hit.Score)
+					}
+				}
+			}
+			refused("Each", ix.Each(func(Item, []float32) error { return nil }))
+			refused("EachBatch", ix.EachBatch(BatchOptions{}, func(*Batch) error { return nil }))
+			if err := ix.EachBatch(BatchOptions{SkipVectors: true}, func(*Batch) error { return nil }); err != nil {
+				t.Errorf("EachBatch without vectors: %v", err)
+			}
+			_, err = ix.Vector(Ref{0, 0}, nil)
+			refused("Vector", err)
+			_, _, err = ix.VectorBytes([]Ref{{0, 0}, {0, 1}}, tt.dtype, nil)
+			refused("VectorBytes", err)
+			if _, err := ix.Vector(Ref{0, 2}, nil); err != nil {
+				t.Errorf("a sound row of the same chunk: %v", err)
+			}
+
+			_, err = Compact(dir, CompactOptions{})
+			refused("Compact", err)
+			if after, _ := ReadManifest(dir); after.Generation != before.Generation {
+				t.Error("a refused compaction committed")
+			}
+			_, err = Merge(filepath.Join(t.TempDir(), "out"), []string{dir}, MergeOptions{})
+			refused("Merge", err)
+			if r, err := Verify(context.Background(), dir, true); err != nil || r.Healthy() {
+				t.Errorf("deep verification: %v %v", err, r.Problems)
 			}
 		})
 	}

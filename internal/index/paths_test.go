@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,7 +63,7 @@ func TestVersion1Index(t *testing.T) {
 	dir := filepath.Join(work, "old.idx")
 	smallIndex(t, dir, "")
 	asVersion1(t, dir)
-	if r, err := Verify(dir, false); err != nil || !r.Healthy() || r.Version != 1 {
+	if r, err := Verify(context.Background(), dir, false); err != nil || !r.Healthy() || r.Version != 1 {
 		t.Fatalf("%+v %v", r, err)
 	}
 	ix, err := Open(dir)
@@ -89,7 +90,7 @@ func TestVersion1Index(t *testing.T) {
 		t.Errorf("items %q, want %q", got, want)
 	}
 	// The new chunk is hashed, the old ones are not: deep checks both ways.
-	if r, _ := Verify(dir, true); !r.Healthy() || r.Hashed != 2 || r.Scanned != 2 {
+	if r, _ := Verify(context.Background(), dir, true); !r.Healthy() || r.Hashed != 2 || r.Scanned != 2 {
 		t.Errorf("deep: %+v", r)
 	}
 

@@ -186,6 +186,44 @@ func (c *chunk) vector(r, dim int, dst []float32) []float32 {
 	return dst
 }
 
+// checkFinite refuses rows [row, row+n) of c when one holds a NaN or an
+// infinity: fashionclip never writes them (Writer.Add refuses them), so
+// the chunk is damaged, and such a vector would poison every score and
+// every JSON output made from it.
+func (c *chunk) checkFinite(dir string, dim, row, n int) error {
+	lo, hi := row*dim, (row+n)*dim
+	var i int
+	if c.f32 != nil {
+		i = firstNonFinite32(c.f32[lo:hi])
+	} else {
+		i = firstNonFinite16(c.f16[lo:hi])
+	}
+	if i < 0 {
+		return nil
+	}
+	return corrupt(dir, c.pair.Chunk, "row %d is not finite (NaN or infinity): the chunk is damaged", (lo+i)/dim)
+}
+
+// firstNonFinite32 is the position of the first NaN or infinity in v, or -1.
+func firstNonFinite32(v []float32) int {
+	for i, x := range v {
+		if x-x != 0 { // NaN for NaN and ±Inf, 0 for every finite x
+			return i
+		}
+	}
+	return -1
+}
+
+// firstNonFinite16 is firstNonFinite32 for IEEE half bits (exponent all ones).
+func firstNonFinite16(v []uint16) int {
+	for i, h := range v {
+		if h&0x7c00 == 0x7c00 {
+			return i
+		}
+	}
+	return -1
+}
+
 // Close unmaps the chunks. Vectors handed out before must not be used after.
 func (ix *Index) Close() error {
 	for _, c := range ix.chunks {
@@ -220,7 +258,8 @@ func (ix *Index) Len() int { return ix.man.Items() }
 func (ix *Index) Dim() int { return ix.man.Dim }
 
 // Each calls fn for every live item with its vector, in commit order. vec is
-// reused between calls; copy it to keep it.
+// reused between calls; copy it to keep it. A vector that is not finite
+// ends it with a *CorruptError naming its chunk.
 func (ix *Index) Each(fn func(it Item, vec []float32) error) error {
 	vec := make([]float32, ix.man.Dim)
 	for _, c := range ix.chunks {
@@ -229,6 +268,9 @@ func (ix *Index) Each(fn func(it Item, vec []float32) error) error {
 		}
 		for i := range c.items {
 			r := &c.items[i]
+			if err := c.checkFinite(ix.dir, ix.man.Dim, int(r.Row), 1); err != nil {
+				return err
+			}
 			if err := fn(r.item(), c.vector(int(r.Row), ix.man.Dim, vec)); err != nil {
 				return err
 			}

@@ -42,7 +42,8 @@ const (
 
 // Search returns the K live items with the largest dot product with q,
 // best first (ties in commit order). q should be a unit vector. The scan is
-// exact: every live row is scored.
+// exact: every live row is scored; a row whose score is not finite (a
+// damaged chunk) is never a hit.
 func (ix *Index) Search(q []float32, o SearchOptions) ([]Hit, error) {
 	if o.K < 1 {
 		return nil, fmt.Errorf("k must be at least 1")
@@ -100,7 +101,8 @@ func (ix *Index) Search(q []float32, o SearchOptions) ([]Hit, error) {
 					}
 					th := h.threshold(floor)
 					for i, sc := range out {
-						if sc < th || (!c.allLive && !c.isLive(s+i)) {
+						// Written so that a NaN score (a damaged row) is never a candidate.
+						if !(sc >= th) || (!c.allLive && !c.isLive(s+i)) {
 							continue
 						}
 						h.push(cand{sc, int32(t.chunk), int32(s + i)})
@@ -127,8 +129,8 @@ func (ix *Index) Search(q []float32, o SearchOptions) ([]Hit, error) {
 	for _, cd := range all {
 		c := ix.chunks[cd.chunk]
 		s := dot64(q, c.vector(int(cd.row), dim, vec))
-		if o.HasMinScore && s < o.MinScore {
-			continue
+		if math.IsNaN(s) || math.IsInf(s, 0) || (o.HasMinScore && s < o.MinScore) {
+			continue // a damaged row (Verify names it) is never a hit
 		}
 		ranked = append(ranked, scored{cd, s})
 	}

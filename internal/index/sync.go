@@ -2,11 +2,8 @@ package index
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,17 +36,18 @@ const (
 type SyncOptions struct {
 	Rule ChangeRule
 	// Args are the walk's inputs as given (files, folders, glob patterns;
-	// "-" is skipped, the walked items name the lines it read). A row
-	// whose file is gone is dropped only when the walk would have found
-	// the file: it is an argument, lies under one (or under a walked
-	// item's Arg), or matches a pattern. A run over another folder leaves
+	// "-" is skipped, the walked items' Args name the lines it read), and
+	// Walk the options it ran with. A row whose file is gone is dropped
+	// only when that walk would have found the file, by the walk's own
+	// rules (source.Options.Covers: named, or under a folder or matching a
+	// pattern with the extension, hidden-name, depth, link and shard rules
+	// applied). A run over another folder, or with a narrower walk, leaves
 	// the rows it did not look at alone.
 	Args []string
+	Walk source.Options
 	// Workers stat (and hash) files in parallel (default 4): on a network
 	// disk this is the slow part of a rerun.
 	Workers int
-	// Match is the walk's pattern rule (default filepath.Match).
-	Match func(pattern, name string) (bool, error)
 }
 
 // File is a file to embed.
@@ -93,7 +91,7 @@ func (s SyncStats) Removed() int { return s.Vanished + s.Unreadable }
 // Sync is a planned update of an index. It is not safe for concurrent use.
 type Sync struct {
 	w        *Writer
-	match    func(pattern, name string) (bool, error)
+	walk     source.Options
 	cwd      string
 	files    []File
 	byName   map[string]int
@@ -102,7 +100,7 @@ type Sync struct {
 	textTodo map[string]bool
 	failed   []*InputError
 	seen     map[string]bool // keys of the files the walk found
-	roots    []string        // literal roots and patterns, as given
+	roots    []string        // the walk's arguments, "-" replaced by the lines it read
 	stats    SyncStats
 }
 
@@ -114,14 +112,11 @@ func NewSync(ctx context.Context, w *Writer, walked []source.Item, texts []strin
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
-	if o.Match == nil {
-		o.Match = filepath.Match
-	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, err
 	}
-	s := &Sync{w: w, match: o.Match, cwd: cwd, byName: map[string]int{}, textTodo: map[string]bool{}, seen: map[string]bool{}}
+	s := &Sync{w: w, walk: o.Walk, cwd: cwd, byName: map[string]int{}, textTodo: map[string]bool{}, seen: map[string]bool{}}
 	roots := map[string]bool{}
 	addRoot := func(r string) {
 		if r != "" && r != "-" && !roots[r] {
@@ -220,23 +215,10 @@ func statFile(ctx context.Context, name string, hash bool) (fileState, error) {
 		return s, withoutPath(err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return s, err
-		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return s, withoutPath(err)
-		}
+	if s.sha, err = hashSHA256(ctx, f); err != nil && ctx.Err() == nil {
+		err = withoutPath(err)
 	}
-	s.sha = hex.EncodeToString(h.Sum(nil))
-	return s, nil
+	return s, err
 }
 
 // Files are the files to embed, in walk order.
@@ -349,41 +331,25 @@ func (s *Sync) Finish() error {
 }
 
 // covers reports whether the walk would have found file, had it still
-// existed.
+// existed. Each argument is compared with the file in its own form:
+// absolute, or relative to the working folder (as the walk saw it).
 func (s *Sync) covers(file string) bool {
-	abs := s.abs(file)
+	abs := file
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(s.cwd, abs)
+	}
+	rel, relErr := filepath.Rel(s.cwd, abs)
 	for _, r := range s.roots {
-		ra := s.abs(r)
-		if rel, err := filepath.Rel(ra, abs); err == nil && (rel == "." || filepath.IsLocal(rel)) {
-			return true
-		}
-		// A pattern matches the file or a folder holding it, in the form
-		// the walk saw them: relative to the working folder unless the
-		// pattern is absolute.
-		cand := abs
+		p := abs
 		if !filepath.IsAbs(r) {
-			var err error
-			if cand, err = filepath.Rel(s.cwd, abs); err != nil {
+			if relErr != nil {
 				continue
 			}
+			p = rel
 		}
-		for {
-			if ok, _ := s.match(r, cand); ok {
-				return true
-			}
-			up := filepath.Dir(cand)
-			if up == cand || up == "." {
-				break
-			}
-			cand = up
+		if s.walk.Covers([]string{r}, p) {
+			return true
 		}
 	}
 	return false
-}
-
-func (s *Sync) abs(p string) string {
-	if filepath.IsAbs(p) {
-		return filepath.Clean(p)
-	}
-	return filepath.Join(s.cwd, p)
 }

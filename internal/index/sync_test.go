@@ -56,18 +56,24 @@ func fakeEmbed(name string) ([]float32, error) {
 // returns the stats and the input errors reported.
 func syncRun(t *testing.T, dir string, args, texts []string, rule ChangeRule) (SyncStats, []string) {
 	t.Helper()
+	return syncRunWalk(t, dir, args, texts, rule, source.Options{MaxDepth: -1})
+}
+
+// syncRunWalk is syncRun with the walk's options.
+func syncRunWalk(t *testing.T, dir string, args, texts []string, rule ChangeRule, walk source.Options) (SyncStats, []string) {
+	t.Helper()
 	w := openW(t, dir, Options{CommitEvery: 2})
 	defer w.Close()
 	m0 := w.Manifest()
 	before := m0.Items()
 	var walked []source.Item
-	if err := source.Walk(context.Background(), args, source.Options{MaxDepth: -1}, func(it source.Item) error {
+	if err := source.Walk(context.Background(), args, walk, func(it source.Item) error {
 		walked = append(walked, it)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSync(context.Background(), w, walked, texts, SyncOptions{Rule: rule, Args: args})
+	s, err := NewSync(context.Background(), w, walked, texts, SyncOptions{Rule: rule, Args: args, Walk: walk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +248,72 @@ func TestSyncIncremental(t *testing.T) {
 			t.Errorf("root %s", ix.Root())
 		}
 	})
+}
+
+// A vanished file loses its row only when this run's walk would have found
+// it, by every rule of the walk, not just by where it is.
+func TestSyncVanishedByTheWalksRules(t *testing.T) {
+	files := []string{"shop/a.jpg", "shop/.h.jpg", "shop/deep/x.jpg", "shop/notes.txt", "shop/.hid/y.jpg"}
+	images := []string{"shop/a.jpg", "shop/.h.jpg", "shop/deep/x.jpg", "shop/.hid/y.jpg"}
+	var shards [2][]string
+	for _, f := range images {
+		for k := range shards {
+			if (source.Shard{Index: k, Of: 2}).Keeps(strings.TrimPrefix(f, "shop/")) {
+				shards[k] = append(shards[k], f)
+			}
+		}
+	}
+	if len(shards[0]) == 0 || len(shards[1]) == 0 {
+		t.Fatalf("shards %q: pick names that fall in both", shards)
+	}
+	tests := []struct {
+		name string
+		args []string
+		walk source.Options
+		gone []string // the rows dropped
+	}{
+		{"a plain walk skips hidden names and other extensions", []string{"shop"}, source.Options{MaxDepth: -1},
+			[]string{"shop/a.jpg", "shop/deep/x.jpg"}},
+		{"hidden names", []string{"shop"}, source.Options{MaxDepth: -1, Hidden: true},
+			[]string{"shop/.h.jpg", "shop/.hid/y.jpg", "shop/a.jpg", "shop/deep/x.jpg"}},
+		{"depth", []string{"shop"}, source.Options{MaxDepth: 0, Hidden: true},
+			[]string{"shop/.h.jpg", "shop/a.jpg"}},
+		{"a named file whatever its extension", []string{"shop/notes.txt"}, source.Options{MaxDepth: -1},
+			[]string{"shop/notes.txt"}},
+		{"a pattern", []string{"shop/*.txt"}, source.Options{MaxDepth: -1}, []string{"shop/notes.txt"}},
+		{"shard 0 covers its own files only", []string{"shop"}, source.Options{MaxDepth: -1, Hidden: true, Shard: source.Shard{Index: 0, Of: 2}}, shards[0]},
+		{"shard 1 too", []string{"shop"}, source.Options{MaxDepth: -1, Hidden: true, Shard: source.Shard{Index: 1, Of: 2}}, shards[1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			work := t.TempDir()
+			t.Chdir(work)
+			for _, f := range files {
+				writeFile(t, work, f, f)
+			}
+			dir := filepath.Join(work, "idx")
+			if st, _ := syncRunWalk(t, dir, []string{"shop", "shop/notes.txt"}, nil, BySizeMTime,
+				source.Options{MaxDepth: -1, Hidden: true}); st.Added != len(files) {
+				t.Fatalf("first run %+v", st)
+			}
+			for _, f := range files {
+				os.Remove(f)
+			}
+			st, _ := syncRunWalk(t, dir, tt.args, nil, BySizeMTime, tt.walk)
+			var gone []string
+			left := indexedPaths(t, dir)
+			for _, f := range files {
+				if !slices.Contains(left, f) {
+					gone = append(gone, f)
+				}
+			}
+			slices.Sort(gone)
+			want := slices.Sorted(slices.Values(tt.gone))
+			if !slices.Equal(gone, want) || st.Vanished != len(want) {
+				t.Errorf("dropped %q (%d vanished), want %q", gone, st.Vanished, want)
+			}
+		})
+	}
 }
 
 func TestSyncChangeRule(t *testing.T) {

@@ -1,11 +1,9 @@
 package index
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -49,10 +47,11 @@ func (r *Report) Healthy() bool { return len(r.Problems) == 0 }
 // no item is live twice. deep also reads every byte: files with a
 // recorded SHA-256 must match it; chunks without one must hold finite unit
 // vectors in their live rows. The error is for an index that cannot be
-// checked at all (not an index, an unreadable folder); everything wrong
-// with its files is a Problem. Like Open, Verify takes no lock and starts
-// over when a writer replaces files under it.
-func Verify(dir string, deep bool) (Report, error) {
+// checked at all (not an index, an unreadable folder) or ctx's when it is
+// cancelled (reading stops within a block); everything wrong with its
+// files is a Problem. Like Open, Verify takes no lock and starts over when
+// a writer replaces files under it.
+func Verify(ctx context.Context, dir string, deep bool) (Report, error) {
 	var lastGen int64 = -1
 	for attempt := 0; ; attempt++ {
 		r := Report{Index: dir, Deep: deep, Problems: []Problem{}}
@@ -66,7 +65,10 @@ func Verify(dir string, deep bool) (Report, error) {
 			return r, err
 		}
 		r.Generation, r.Version, r.Chunks, r.Items = m.Generation, m.Version, len(m.Chunks), m.Items()
-		in := inspect(dir, m, inspectOptions{keys: true, deep: deep})
+		in := inspect(dir, m, inspectOptions{ctx: ctx, keys: true, deep: deep})
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
 		r.Problems, r.Hashed, r.Scanned = in.problems, in.hashed, in.scanned
 		if !in.missing || m.Generation == lastGen || attempt >= 50 {
 			return r, nil
@@ -76,11 +78,13 @@ func Verify(dir string, deep bool) (Report, error) {
 }
 
 type inspectOptions struct {
-	keys bool // check that no item is live twice (holds every key in memory)
-	deep bool // read every byte
+	ctx  context.Context // stops the checks (nil: never)
+	keys bool            // check that no item is live twice (holds every key in memory)
+	deep bool            // read every byte
 }
 
 type inspection struct {
+	ctx             context.Context
 	problems        []Problem
 	missing         bool
 	texts           int
@@ -103,13 +107,19 @@ func (in *inspection) add(file string, err error) {
 // inspect checks the files of manifest m (already validated by
 // ReadManifest) and counts what Stat reports.
 func inspect(dir string, m *Manifest, o inspectOptions) *inspection {
-	in := &inspection{}
+	if o.ctx == nil {
+		o.ctx = context.Background()
+	}
+	in := &inspection{ctx: o.ctx}
 	manPath := filepath.Join(dir, manifestName)
 	if fi, err := os.Stat(manPath); err == nil {
 		in.bytes += fi.Size()
 	}
 	keys := map[string]string{} // key → the table holding it
 	for _, p := range m.Chunks {
+		if o.ctx.Err() != nil {
+			return in
+		}
 		for _, f := range []string{p.Chunk, p.Table} {
 			if n := fileNumber(f); n >= m.NextFile {
 				in.add(manPath, fmt.Errorf("next_file %d is not above %s: a writer would reuse its number", m.NextFile, f))
@@ -155,7 +165,7 @@ func inspect(dir string, m *Manifest, o inspectOptions) *inspection {
 			in.checkHash(chunkPath, p.SHA256)
 		case err == nil:
 			in.scanned++
-			if err := scanVectors(chunkPath, m, p, rows); err != nil {
+			if err := scanVectors(o.ctx, chunkPath, m, p, rows); err != nil && o.ctx.Err() == nil {
 				in.add(chunkPath, err)
 			}
 		}
@@ -172,12 +182,14 @@ func (in *inspection) checkHash(path, want string) {
 		return
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		in.add(path, withoutPath(err))
+	got, err := hashSHA256(in.ctx, f)
+	if err != nil {
+		if in.ctx.Err() == nil {
+			in.add(path, withoutPath(err))
+		}
 		return
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+	if got != want {
 		in.add(path, fmt.Errorf("SHA-256 %s, the manifest records %s: the file changed after it was written", got, want))
 	}
 }
@@ -191,7 +203,7 @@ const (
 
 // scanVectors checks that the live rows of a chunk (whose header statChunk
 // accepted) are finite unit vectors.
-func scanVectors(path string, m *Manifest, p Pair, rows []tableRow) error {
+func scanVectors(ctx context.Context, path string, m *Manifest, p Pair, rows []tableRow) error {
 	data, err := mapFile(path)
 	if err != nil {
 		return withoutPath(err)
@@ -210,6 +222,9 @@ func scanVectors(path string, m *Manifest, p Pair, rows []tableRow) error {
 	vec := make([]float32, m.Dim)
 	bad, first := 0, ""
 	for i := range rows {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		r := int(rows[i].Row)
 		var ss float64
 		finite := true

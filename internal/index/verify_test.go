@@ -1,6 +1,8 @@
 package index
 
 import (
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,7 +184,7 @@ func TestDamagedIndexes(t *testing.T) {
 				}
 			}
 
-			r, err := Verify(dir, true)
+			r, err := Verify(context.Background(), dir, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +198,7 @@ func TestDamagedIndexes(t *testing.T) {
 			if !found {
 				t.Errorf("deep verification: %v does not report %s with %q", r.Problems, path, d.want)
 			}
-			shallow, err := Verify(dir, false)
+			shallow, err := Verify(context.Background(), dir, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,7 +246,7 @@ func TestVerifyHealthy(t *testing.T) {
 			dir := t.TempDir()
 			smallIndex(t, dir, dtype)
 			for _, deep := range []bool{false, true} {
-				r, err := Verify(dir, deep)
+				r, err := Verify(context.Background(), dir, deep)
 				if err != nil || !r.Healthy() {
 					t.Fatalf("deep=%v: %v %v", deep, r.Problems, err)
 				}
@@ -261,7 +263,7 @@ func TestVerifyHealthy(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Verify(t.TempDir(), false); !errors.Is(err, ErrNotIndex) {
+	if _, err := Verify(context.Background(), t.TempDir(), false); !errors.Is(err, ErrNotIndex) {
 		t.Errorf("an empty folder: %v", err)
 	}
 }
@@ -283,6 +285,17 @@ func asVersion1(t testing.TB, dir string) {
 // overwriteRow writes vec over row r of a float32 chunk in place.
 func overwriteRow(t *testing.T, path string, r, dim int, vec []float32) {
 	t.Helper()
+	editVectors(t, path, func(data []byte) {
+		for i, v := range vec {
+			binary.LittleEndian.PutUint32(data[(r*dim+i)*4:], math.Float32bits(v))
+		}
+	})
+}
+
+// editVectors lets edit change the data of a chunk (the bytes after its
+// header) in place.
+func editVectors(t *testing.T, path string, edit func(data []byte)) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -291,11 +304,7 @@ func overwriteRow(t *testing.T, path string, r, dim int, vec []float32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range vec {
-		bits := math.Float32bits(v)
-		off := h.dataOffset + (r*dim+i)*4
-		b[off], b[off+1], b[off+2], b[off+3] = byte(bits), byte(bits>>8), byte(bits>>16), byte(bits>>24)
-	}
+	edit(b[h.dataOffset:])
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +335,7 @@ func TestVerifyVersion1Vectors(t *testing.T) {
 			if tt.row >= 0 {
 				overwriteRow(t, chunk, tt.row, 8, tt.vec)
 			}
-			r, err := Verify(dir, true)
+			r, err := Verify(context.Background(), dir, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -342,7 +351,7 @@ func TestVerifyVersion1Vectors(t *testing.T) {
 			if len(r.Problems) != 1 || r.Problems[0].File != chunk || !strings.Contains(r.Problems[0].Problem, tt.want) {
 				t.Errorf("problems %v, want %s: %s", r.Problems, chunk, tt.want)
 			}
-			if shallow, _ := Verify(dir, false); !shallow.Healthy() {
+			if shallow, _ := Verify(context.Background(), dir, false); !shallow.Healthy() {
 				t.Errorf("shallow verification reads vectors: %v", shallow.Problems)
 			}
 		})
@@ -420,7 +429,7 @@ func TestVerifyCrossChecks(t *testing.T) {
 			if tt.file != "manifest" {
 				want = filepath.Join(dir, pairFile(t, dir, 1, "table"))
 			}
-			r, err := Verify(dir, false)
+			r, err := Verify(context.Background(), dir, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -449,8 +458,27 @@ func TestVerifyCrossChecks(t *testing.T) {
 				t.Errorf("%s was overwritten", k)
 			}
 		}
-		if r, _ := Verify(dir, true); !r.Healthy() {
+		if r, _ := Verify(context.Background(), dir, true); !r.Healthy() {
 			t.Errorf("problems: %v", r.Problems)
 		}
 	})
+}
+
+// A cancelled verification ends with the context's error, not a report of
+// problems it did not find.
+func TestVerifyCancelled(t *testing.T) {
+	dir := t.TempDir()
+	smallIndex(t, dir, DTypeFloat32)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, deep := range []bool{false, true} {
+		if r, err := Verify(ctx, dir, deep); !errors.Is(err, context.Canceled) || len(r.Problems) != 0 {
+			t.Errorf("deep %v: %v, problems %v", deep, err, r.Problems)
+		}
+	}
+	// The hashing every long read goes through stops between blocks.
+	r := strings.NewReader(strings.Repeat("x", 3<<20))
+	if _, err := hashSHA256(ctx, r); !errors.Is(err, context.Canceled) || r.Len() != 3<<20 {
+		t.Errorf("hashing after the cancel: %v, %d bytes left unread", err, r.Len())
+	}
 }

@@ -33,7 +33,8 @@ type TableOptions struct {
 	// Width, when positive, is the width to fit (the terminal's; see
 	// iostreams.IOStreams.TermWidth): text columns wrap and paths are cut
 	// in the middle until the table fits or every column is at its
-	// narrowest. 0 draws every cell whole.
+	// narrowest. 0: the writer's width when it is a TermWidther, else
+	// every cell is drawn whole.
 	Width int
 	// Plain writes gh's pipe form instead of a drawing (see Plain).
 	Plain bool
@@ -61,9 +62,20 @@ func NewTableWriter(w io.Writer, header ...string) *TableWriter {
 	return NewTable(w, TableOptions{}, header...)
 }
 
-// NewTable starts a table with the given options and header.
+// NewTable starts a table with the given options and header. With no
+// Width, a writer that knows its terminal's width (see TermWidther) gives
+// it.
 func NewTable(w io.Writer, opts TableOptions, header ...string) *TableWriter {
+	if tw, ok := w.(TermWidther); ok && opts.Width == 0 {
+		opts.Width = tw.TermWidth()
+	}
 	return &TableWriter{w: w, opts: opts, header: header}
+}
+
+// TermWidther is a stream that knows the width tables drawn on it must fit:
+// iostreams' stdout, which reports the terminal's width and 0 in a pipe.
+type TermWidther interface {
+	TermWidth() int
 }
 
 // Append adds a row (missing cells are empty, extra ones dropped).

@@ -243,3 +243,30 @@ func TestDisplayWidth(t *testing.T) {
 		}
 	}
 }
+
+// sizedWriter is a stream that knows its terminal's width, as iostreams'
+// stdout does.
+type sizedWriter struct {
+	bytes.Buffer
+	width int
+}
+
+func (s *sizedWriter) TermWidth() int { return s.width }
+
+// A table on a stream that knows its width fits it with no option given;
+// an explicit Width wins.
+func TestTableTakesTheStreamsWidth(t *testing.T) {
+	for _, tc := range []struct{ stream, option, want int }{{50, 0, 50}, {50, 70, 70}, {0, 0, 0}} {
+		w := &sizedWriter{width: tc.stream}
+		tab := NewTable(w, TableOptions{Width: tc.option}, "PATH", "LABELS")
+		tab.Append(strings.Repeat("folder/", 12)+"image.jpg", "dress 0.9, boot 0.05, sandal 0.03, sneaker 0.01, bag 0.01")
+		tab.Close()
+		widest := 0
+		for _, l := range strings.Split(strings.TrimSpace(w.String()), "\n") {
+			widest = max(widest, DisplayWidth(l))
+		}
+		if tc.want > 0 && widest != tc.want || tc.want == 0 && widest <= 80 {
+			t.Errorf("stream %d, option %d: widest line %d, want %d (0: drawn whole)\n%s", tc.stream, tc.option, widest, tc.want, w.String())
+		}
+	}
+}

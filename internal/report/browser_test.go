@@ -206,3 +206,37 @@ func TestAssetsAndSearchReportInBrowser(t *testing.T) {
 		t.Errorf("search cards %q, %v", got, err)
 	}
 }
+
+func TestDupesReportInBrowser(t *testing.T) {
+	b := browsertest.Start(t, browsertest.Options{})
+	out := filepath.Join(t.TempDir(), "dupes.html")
+	groups := []DupeGroup{
+		{Group: 1, Exact: true, Members: []DupeMember{{Path: "a.jpg", Score: 1}, {Path: "copy/a.jpg", Score: 1}}},
+		{Group: 2, MaxDistance: 0.02, Members: []DupeMember{{Path: "b.jpg", Score: 1}, {Path: "c.jpg", Score: 0.98}, {Path: "d.jpg", Score: 0.985}}},
+	}
+	// A page of two cards: the later thumbnails load from the bulk blocks.
+	thumb := func(string) []byte { return thumbJPEG(t, 16, 8, 3) }
+	if err := WriteDupes(out, DupesInfo{Index: "idx", Threshold: 0.97}, groups, thumb, Options{PageSize: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tab := b.NewTab(t, time.Minute)
+	if err := chromedp.Do(tab.Ctx, chromedp.Navigate(fileURL(out))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tab.Wait("window.reportReady === true"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := browsertest.Eval[[]string](tab, `[...document.querySelectorAll("section.dupes")].map(s =>
+		s.dataset.exact + ":" + [...s.querySelectorAll(".card")].map(c => c.dataset.path).join(","))`)
+	if err != nil || strings.Join(got, "|") != "true:a.jpg,copy/a.jpg|false:b.jpg,c.jpg,d.jpg" {
+		t.Errorf("sections %q, %v", got, err)
+	}
+	w, err := browsertest.Eval[int](tab, `(async () => { const imgs = [...document.querySelectorAll("section.dupes img")];
+		imgs[imgs.length - 1].scrollIntoView();
+		const img = imgs[imgs.length - 1];
+		for (let i = 0; i < 200 && !img.getAttribute("src"); i++) await new Promise(r => setTimeout(r, 20));
+		await img.decode(); return imgs.length * 1000 + img.naturalWidth; })()`)
+	if err != nil || w != 5016 {
+		t.Errorf("thumbnails: %d (want 5 images, the last 16 pixels wide), %v", w, err)
+	}
+}

@@ -293,3 +293,44 @@ func TestRelURL(t *testing.T) {
 		}
 	}
 }
+
+func TestDupesReport(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "d.html")
+	groups := []DupeGroup{
+		{Group: 1, Exact: true, Members: []DupeMember{{Path: "a.jpg", Score: 1}, {Path: "copy/a.jpg", Score: 1}}},
+		{Group: 2, MaxDistance: 0.0123, Members: []DupeMember{{Path: "b.jpg", Score: 1}, {Path: "c.jpg", Score: 0.98765}, {Path: "bad.jpg", Score: 0.99}}},
+	}
+	thumbs := map[string][]byte{"a.jpg": thumbJPEG(t, 8, 8, 1), "copy/a.jpg": thumbJPEG(t, 8, 8, 1), "b.jpg": thumbJPEG(t, 8, 8, 2), "bad.jpg": []byte("not a jpeg")}
+	var asked []string
+	err := WriteDupes(out, DupesInfo{Index: "catalog.idx", Threshold: 0.97}, groups, func(p string) []byte {
+		asked = append(asked, p)
+		return thumbs[p]
+	}, Options{PageSize: 2})
+	var te *ThumbnailError
+	if !errors.As(err, &te) || te.Path != "bad.jpg" {
+		t.Errorf("WriteDupes error %v, want a ThumbnailError for bad.jpg", err)
+	}
+	if len(asked) != 5 {
+		t.Errorf("thumbnails asked for %v, want every member once", asked)
+	}
+	html, _ := os.ReadFile(out)
+	if m := externalRef.Find(html); m != nil {
+		t.Errorf("report references something outside: %q", m)
+	}
+	d := data(t, html)
+	var got [][]any
+	json.Unmarshal(d["groups"], &got)
+	if len(got) != 2 || got[0][1] != true || got[1][1] != false || got[1][2] != 0.0123 {
+		t.Fatalf("groups %v", got)
+	}
+	m := got[1][3].([]any)
+	c := m[1].([]any)
+	if len(m) != 3 || c[0] != "c.jpg" || c[1] != nil || c[2] != 0.9877 {
+		t.Errorf("members of group 2: %v", m)
+	}
+	// The first page (2 cards) is in block 0, later thumbnails in block 1.
+	first, later := got[0][3].([]any)[0].([]any)[1].([]any), m[0].([]any)[1].([]any)
+	if first[0] != 0.0 || later[0] != 1.0 {
+		t.Errorf("thumbnail blocks: first %v, later %v", first, later)
+	}
+}

@@ -460,3 +460,27 @@ func (x *Indexes) Lookup(id string) (it index.Item, vec []float32, ok bool, err 
 	defer si.release(s)
 	return s.ix.At(chunk, row)
 }
+
+// ImageFile is where the file of an image result id is, for reading it:
+// the stored path resolved against its index's root (stored paths are
+// relative to it). ok is false when id is not a live image of a served index.
+func (x *Indexes) ImageFile(id string) (file string, ok bool, err error) {
+	name, chunk, row, ok := parseID(id)
+	if !ok {
+		return "", false, nil
+	}
+	si, found := x.byName[name]
+	if !found {
+		return "", false, nil
+	}
+	s, err := si.acquire()
+	if err != nil {
+		return "", false, err
+	}
+	defer si.release(s)
+	it, _, ok, err := s.ix.At(chunk, row)
+	if err != nil || !ok || it.IsText {
+		return "", false, err
+	}
+	return s.ix.FilePath(it.Path), true, nil
+}

@@ -448,12 +448,16 @@ func TestThumbnails(t *testing.T) {
 		}
 	}
 
-	// A recorded file that went away, or that is not an image.
-	var pathOf = map[string]string{}
-	for _, d := range res.Data {
-		pathOf[d.ID] = d.Path
+	// A recorded file that went away, or that is not an image. Results show
+	// paths as stored (relative to the index's root); the files are there.
+	fileOf := func(id string) string {
+		file, ok, err := x.ImageFile(id)
+		if !ok || err != nil {
+			t.Fatalf("ImageFile(%s): %v %v", id, ok, err)
+		}
+		return file
 	}
-	os.Remove(pathOf[imageID])
+	os.Remove(fileOf(imageID))
 	if r := do(t, http.MethodGet, ts.URL+"/v1/thumbnails/"+imageID, "", auth); r.status != 404 {
 		t.Errorf("deleted file: %d, want 404", r.status)
 	} else {
@@ -466,7 +470,7 @@ func TestThumbnails(t *testing.T) {
 			break
 		}
 	}
-	os.WriteFile(pathOf[other], []byte("not an image"), 0o644)
+	os.WriteFile(fileOf(other), []byte("not an image"), 0o644)
 	if r := do(t, http.MethodGet, ts.URL+"/v1/thumbnails/"+other, "", auth); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("undecodable file: %d, want 422", r.status)
 	}

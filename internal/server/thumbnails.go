@@ -44,13 +44,13 @@ func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) {
 	}
 	notFound := &APIError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "id_not_found",
 		Message: "No image of a served index has this id (ids come from /v1/search results)."}
-	it, _, ok, err := s.cfg.Indexes.Lookup(id)
+	file, ok, err := s.cfg.Indexes.ImageFile(id)
 	if err != nil {
 		s.cfg.Logf("thumbnail %q: %v", id, err)
 		writeError(w, &APIError{Status: http.StatusInternalServerError, Type: typeServer, Message: "Reading the index failed; see the server's log."})
 		return
 	}
-	if !ok || it.IsText {
+	if !ok {
 		writeError(w, notFound)
 		return
 	}
@@ -59,7 +59,7 @@ func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) {
 			Message: "This server makes no thumbnails."})
 		return
 	}
-	jpg, e := s.thumbnail(r.Context(), it.Path, edge)
+	jpg, e := s.thumbnail(r.Context(), file, edge)
 	if e != nil {
 		writeError(w, e)
 		return

@@ -86,7 +86,7 @@
     return li;
   }
 
-  if (H.kind === "search") renderSearch(); else renderClassify();
+  if (H.kind === "search") renderSearch(); else if (H.kind === "dupes") renderDupes(); else renderClassify();
   document.getElementById("loading").remove();
   markPainted();
 
@@ -138,6 +138,43 @@
       grid.appendChild(card);
     });
     document.body.appendChild(grid);
+    window.reportReady = true;
+  }
+
+  // ---- duplicates report: a section per group, exact copies first as given ----
+  function renderDupes() {
+    const G = D.groups; // [group, exact, max_distance, [[path, thumb, score], ...]]
+    const exact = G.filter((g) => g[1]).length;
+    const members = G.reduce((n, g) => n + g[3].length, 0);
+    headerInfo(["index " + D.index, "threshold " + D.threshold, num(exact) + " exact groups",
+      num(G.length - exact) + " near-duplicate groups", num(members) + " images"]);
+    const main = el("main");
+    main.id = "grid";
+    for (const g of G) {
+      const sec = el("section", "dupes");
+      sec.dataset.group = g[0];
+      sec.dataset.exact = g[1];
+      sec.appendChild(el("h2", "", "Group " + g[0] + " · " + (g[1] ? "exact copies" : "near duplicates, max distance " + fmt(g[2])) +
+        " · " + g[3].length + " images"));
+      const row = el("div", "grid");
+      for (const m of g[3]) {
+        const card = el("article", "card");
+        card.dataset.path = m[0];
+        card.dataset.score = m[2];
+        card.appendChild(thumb(m[1], m[0], fileURL(m[0])));
+        const n = el("div", "name", baseName(m[0]));
+        n.title = m[0];
+        card.appendChild(n);
+        const top = el("div", "top");
+        top.appendChild(el("span", "", "cosine"));
+        top.appendChild(el("span", "", fmt(m[2])));
+        card.appendChild(top);
+        row.appendChild(card);
+      }
+      sec.appendChild(row);
+      main.appendChild(sec);
+    }
+    document.body.appendChild(main);
     window.reportReady = true;
   }
 

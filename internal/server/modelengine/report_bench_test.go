@@ -18,9 +18,9 @@ import (
 // BenchmarkClassifyReportShare puts the costs of `classify --report` side
 // by side, per image, in one run: the model's image encode (a batch of 32,
 // what classify's pipeline runs), a thumbnail made by a second decode of a
-// 1200×1600 JPEG (internal/thumbnail today), a thumbnail encoded from the
+// 1200×1600 JPEG (internal/thumbnail, as the search page does), a thumbnail encoded from the
 // 224-short-side image the preprocessing already made (what a thumbnail
-// from the same decode costs), and the report writer's Add. The model is
+// from the same decode costs: what classify --report does), and the report writer's Add. The model is
 // FASHIONCLIP_BENCH_MODEL (the synthetic ViT-B/32) or the tiny one.
 func BenchmarkClassifyReportShare(b *testing.B) {
 	eng := benchEngine(b)
