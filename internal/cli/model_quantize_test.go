@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
+	"github.com/fashionclip/fashionclip/internal/modelfiles"
 )
 
 func TestBinaryModelQuantize(t *testing.T) {
@@ -131,5 +133,23 @@ func TestBinaryInt8FromAnFP32HubRepo(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(graphs, "graphs")); len(entries) != 0 {
 		t.Fatalf("model rm left derived graphs: %v", entries)
+	}
+}
+
+func TestVariantRemedy(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&modelfiles.NoGraphError{Variant: modelfiles.FP16, Available: []modelfiles.Variant{modelfiles.FP32}}, "try without --variant"},
+		// int8 is derived from fp32, so its error means there is no fp32 graph either.
+		{&modelfiles.NoGraphError{Variant: modelfiles.Int8, Available: []modelfiles.Variant{modelfiles.FP16, modelfiles.Quantized}}, "try --variant fp16"},
+		{&modelfiles.NoGraphError{Variant: modelfiles.Int8}, ""},
+		{&modelfiles.NoGraphError{Variant: modelfiles.FP32}, ""},
+	}
+	for _, c := range cases {
+		if got := remedy(fmt.Errorf("load: %w", c.err)); got != c.want {
+			t.Errorf("%v: remedy %q, want %q", c.err, got, c.want)
+		}
 	}
 }
