@@ -11,11 +11,12 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 func TestBinaryModelQuantize(t *testing.T) {
 	model := tinyModel(t)
-	before := listTree(t, model)
+	before := testutil.ListFiles(t, model)
 	work := t.TempDir()
 	images := sampleImages(t)
 	out := filepath.Join(work, "tiny-int8")
@@ -83,24 +84,9 @@ func TestBinaryModelQuantize(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, `"recipe":"int8-v1-standard"`) != 2 {
 		t.Fatalf("cache info does not list the two int8 towers: %s %s", r.stdout, r.stderr)
 	}
-	if after := listTree(t, model); !slices.Equal(before, after) {
+	if after := testutil.ListFiles(t, model); !slices.Equal(before, after) {
 		t.Fatalf("the model folder was written: %v", after)
 	}
-}
-
-func listTree(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // The official repo ships only an fp32 onnx/model.onnx: --variant int8

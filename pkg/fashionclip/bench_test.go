@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -116,16 +115,10 @@ func abVariants(b *testing.B, run func(m *Model) error) {
 			timed(fp, &tf)
 		}
 	}
-	mf, mq := medianDuration(tf), medianDuration(tq)
+	mf, mq := testutil.Median(tf), testutil.Median(tq)
 	b.ReportMetric(float64(mf.Microseconds())/1000, "fp32-ms")
 	b.ReportMetric(float64(mq.Microseconds())/1000, "int8-ms")
 	b.ReportMetric(float64(mq)/float64(mf), "int8/fp32")
-}
-
-func medianDuration(ts []time.Duration) time.Duration {
-	s := slices.Clone(ts)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // Goal (issue 12): one unpadded text query through the library, int8 ≤ 0.5× fp32.
