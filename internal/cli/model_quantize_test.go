@@ -2,16 +2,21 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
+	"github.com/fashionclip/fashionclip/internal/modelfiles"
+	"github.com/fashionclip/fashionclip/internal/testutil"
 )
 
 func TestBinaryModelQuantize(t *testing.T) {
 	model := tinyModel(t)
-	before := listTree(t, model)
+	before := testutil.ListFiles(t, model)
 	work := t.TempDir()
 	images := sampleImages(t)
 	out := filepath.Join(work, "tiny-int8")
@@ -79,22 +84,58 @@ func TestBinaryModelQuantize(t *testing.T) {
 	if r.code != 0 || strings.Count(r.stdout, `"recipe":"int8-v1-standard"`) != 2 {
 		t.Fatalf("cache info does not list the two int8 towers: %s %s", r.stdout, r.stderr)
 	}
-	if after := listTree(t, model); !slices.Equal(before, after) {
+	if after := testutil.ListFiles(t, model); !slices.Equal(before, after) {
 		t.Fatalf("the model folder was written: %v", after)
 	}
 }
 
-func listTree(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+// The official repo ships only an fp32 onnx/model.onnx: --variant int8
+// pulls it, derives both towers once, and model rm removes them with it.
+func TestBinaryInt8FromAnFP32HubRepo(t *testing.T) {
+	dir := sampleImages(t)
+	repo := fashionCLIPLikeRepo(t, "acme/fashion-clip")
+	srv := hubtest.NewServer(t, repo)
+	graphs := t.TempDir()
+	env := []string{"FASHIONCLIP_CACHE=" + graphs}
+	for k, v := range srv.Env(t.TempDir()) {
+		env = append(env, k+"="+v)
 	}
-	return out
+	r := runBinary(t, dir, "", env, "classify", ".", "--model", repo.ID, "--variant", "int8", "--labels", "dress,boot")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 6 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, tower := range []string{"text", "vision"} {
+		if !strings.Contains(r.stderr, "prepared the int8 "+tower+" graph once") {
+			t.Fatalf("no note of the %s derivation:\n%s", tower, r.stderr)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(graphs, "graphs"))
+	if err != nil || len(entries) != 3 { // the cut, and one int8 entry per tower
+		t.Fatalf("graph cache %v, %v", entries, err)
+	}
+	r = runBinary(t, dir, "", env, "model", "rm", repo.ID, "--yes")
+	if r.code != 0 {
+		t.Fatalf("model rm: exit %d: %s", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(graphs, "graphs")); len(entries) != 0 {
+		t.Fatalf("model rm left derived graphs: %v", entries)
+	}
+}
+
+func TestVariantRemedy(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&modelfiles.NoGraphError{Variant: modelfiles.FP16, Available: []modelfiles.Variant{modelfiles.FP32}}, "try without --variant"},
+		// int8 is derived from fp32, so its error means there is no fp32 graph either.
+		{&modelfiles.NoGraphError{Variant: modelfiles.Int8, Available: []modelfiles.Variant{modelfiles.FP16, modelfiles.Quantized}}, "try --variant fp16"},
+		{&modelfiles.NoGraphError{Variant: modelfiles.Int8}, ""},
+		{&modelfiles.NoGraphError{Variant: modelfiles.FP32}, ""},
+	}
+	for _, c := range cases {
+		if got := remedy(fmt.Errorf("load: %w", c.err)); got != c.want {
+			t.Errorf("%v: remedy %q, want %q", c.err, got, c.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fashionclip/fashionclip/internal/index"
@@ -41,8 +42,11 @@ func remedy(err error) string {
 		return install + " or point --ort-lib at a newer library"
 	case errors.As(err, &old):
 		return install
-	case errors.As(err, &noGraph) && noGraph.Variant != fashionclip.FP32:
+	case errors.As(err, &noGraph) && noGraph.Variant != fashionclip.FP32 && slices.Contains(noGraph.Available, fashionclip.FP32):
 		return "try without --variant"
+	case errors.As(err, &noGraph) && len(noGraph.Available) > 0:
+		// No fp32 graph to fall back on (or derive int8 from): name one the model has.
+		return "try --variant " + noGraph.Available[0].String()
 	case errors.As(err, &variant):
 		return "pass --variant " + variant.IndexHas.Variant.String() + " (the index's), or for a search --allow-variant-mismatch"
 	case errors.As(err, &gone):

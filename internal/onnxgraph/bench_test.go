@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -120,16 +119,10 @@ func abCompare(b *testing.B, tower string, inputs []string, output string, feed 
 		}
 	}
 	b.StopTimer()
-	mf, mi := median(tf), median(ti)
+	mf, mi := testutil.Median(tf), testutil.Median(ti)
 	b.ReportMetric(float64(mf.Microseconds())/1000, "fp32-ms")
 	b.ReportMetric(float64(mi.Microseconds())/1000, "int8-ms")
 	b.ReportMetric(float64(mi)/float64(mf), "int8/fp32")
-}
-
-func median(ts []time.Duration) time.Duration {
-	s := slices.Clone(ts)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // Goal (issue 12): model-only vision throughput at batch 8, int8 ≥ 2.0×

@@ -13,7 +13,7 @@ import (
 	"github.com/fashionclip/fashionclip/internal/ortlib"
 )
 
-// Int8Options is the recipe of the int8 towers the library derives from
+// int8Options is the recipe of the int8 towers the library derives from
 // fp32 ones: int8 weights with one scale per output column, activations
 // quantized to uint8 on every run, standard ONNX operators, full-range
 // weights (see onnxgraph.Int8Options for the trade-offs).
@@ -38,9 +38,10 @@ type Int8Facts struct {
 	FloatBytes, Int8Bytes int64 // weights replaced, and what replaces them
 }
 
-// DeriveInt8 quantizes the fp32 graph at path into out (see
-// onnxgraph.QuantizeInt8 with the library's recipe, Int8Recipe).
-func DeriveInt8(path, out string) (Int8Facts, error) {
+// deriveInt8 quantizes the fp32 graph at path into out (see
+// onnxgraph.QuantizeInt8 with the library's recipe, Int8Recipe). out is
+// written beside its final name and renamed in.
+func deriveInt8(path, out string) (Int8Facts, error) {
 	g, err := onnxgraph.ReadFile(path)
 	if err != nil {
 		return Int8Facts{}, fmt.Errorf("read %s: %w", path, err)
@@ -87,7 +88,7 @@ func (m *Model) derivedTower(tower, path string) (string, error) {
 	dir, built, err := graphcache.Cache{Root: root}.Build(graphcache.Key(src, recipe+"."+tower), graphcache.Meta{Source: source, Recipe: recipe},
 		func(tmp string) error {
 			var err error
-			facts, err = DeriveInt8(path, filepath.Join(tmp, name))
+			facts, err = deriveInt8(path, filepath.Join(tmp, name))
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -49,21 +48,6 @@ func copyModel(t *testing.T, src string) string {
 	return dst
 }
 
-func listFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // minDerivedCosine bounds how far the library's int8 towers may move an
 // embedding on the kit's random-weight models (onnxgraph's tests bound the
 // recipe per tower; this checks the loader wires it).
@@ -89,7 +73,7 @@ func TestInt8DerivedFromFP32(t *testing.T) {
 	for _, layout := range []string{"tiny-optimum", "tiny-split"} {
 		t.Run(layout, func(t *testing.T) {
 			dir := copyModel(t, filepath.Join(ref, "models", layout))
-			before := listFiles(t, dir)
+			before := testutil.ListFiles(t, dir)
 			cache := t.TempDir()
 			var log logBuffer
 			load := func(v Variant) *Model {
@@ -152,8 +136,8 @@ func TestInt8DerivedFromFP32(t *testing.T) {
 			if lo < minDerivedCosine {
 				t.Errorf("int8 vs fp32 min cosine %.5f < %v", lo, minDerivedCosine)
 			}
-			if slices.Compare(before, listFiles(t, dir)) != 0 {
-				t.Fatalf("the model folder was written: %v", listFiles(t, dir))
+			if slices.Compare(before, testutil.ListFiles(t, dir)) != 0 {
+				t.Fatalf("the model folder was written: %v", testutil.ListFiles(t, dir))
 			}
 
 			// A second load reuses the cache: no derivation, same vectors.

@@ -93,3 +93,42 @@ func ExampleModel_EncodeTexts() {
 	fmt.Println(len(vecs), "vectors of", len(vecs[0]), "values; cosine below 1:", fashionclip.Dot(vecs[0], vecs[1]) < 1)
 	// Output: 2 vectors of 32 values; cosine below 1: true
 }
+
+// An int8 copy of an fp32 model, kept as a folder, and how close it stays.
+// (Options{Variant: fashionclip.Int8} on the fp32 folder derives the same
+// towers into the cache instead.)
+func ExampleModel_WriteInt8Folder() {
+	ctx := context.Background()
+	rt, err := fashionclip.NewRuntime(fashionclip.RuntimeOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close()
+	fp32, err := rt.Load(ctx, modelDir, fashionclip.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := os.MkdirTemp("", "fashionclip-int8-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(out)
+	if _, err := fp32.WriteInt8Folder(out, false); err != nil {
+		log.Fatal(err)
+	}
+	int8Model, err := rt.Load(ctx, out, fashionclip.Options{Variant: fashionclip.Int8})
+	if err != nil {
+		log.Fatal(err)
+	}
+	images := filepath.Join("..", "..", "testdata", "images")
+	f, err := fashionclip.Compare(ctx, fp32, int8Model, fashionclip.CompareInputs{
+		Texts:  []string{"white sneaker", "black boot"},
+		Images: []fashionclip.ImageInput{{Name: "boot", Path: filepath.Join(images, "black-boot.jpg")}},
+		Labels: []string{"sneaker", "boot", "dress"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("cosine above 0.999:", f.Texts.Min > 0.999 && f.Images.Min > 0.999, "- top-1 agrees:", f.Top1Agree, "of", f.Top1Of)
+	// Output: cosine above 0.999: true - top-1 agrees: 1 of 1
+}

@@ -70,13 +70,8 @@ func (m *Model) WriteInt8Folder(dir string, overwrite bool) (Int8Folder, error) 
 		dst   string
 		facts *Int8Facts
 	}{{&m.text, out.Text, &out.TextFacts}, {&m.vision, out.Vision, &out.VisionFacts}} {
-		tmp := t.dst + ".tmp"
-		facts, err := DeriveInt8(m.towerGraph(t.tower), tmp)
-		if err == nil {
-			err = os.Rename(tmp, t.dst)
-		}
+		facts, err := deriveInt8(m.towerGraph(t.tower), t.dst) // written beside t.dst and renamed in
 		if err != nil {
-			os.Remove(tmp)
 			return Int8Folder{}, fmt.Errorf("derive int8 %s graph: %w", t.tower.name, err)
 		}
 		*t.facts = facts
