@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fashionclip/fashionclip/internal/onnxgraph"
 	"runtime"
 	"strings"
 
@@ -19,6 +20,15 @@ type SessionOptions struct {
 	// NoSpin stops idle ONNX Runtime threads from busy-waiting, so decode
 	// workers sharing the cores are not starved between batches.
 	NoSpin bool
+	// Optimized names ONNX Runtime's own optimized copy of the graph (ORT
+	// format), made by an earlier session with SaveOptimized on this
+	// machine and runtime version. The session is made from it memory-mapped,
+	// initializers used in place: no parse, no graph optimization, no copy of
+	// the weights. The graph file is still read for its inputs and outputs.
+	Optimized string
+	// SaveOptimized, when set, is where a session made from the graph file
+	// writes that copy (once; about the size of the graph).
+	SaveOptimized string
 }
 
 // IOInfo describes one graph input or output.
@@ -37,27 +47,43 @@ type Session struct {
 	// session runs on the CPU instead.
 	Fallback *ProviderError
 	outNames []string
+	// mapped is the Optimized file, mapped for the session's lifetime (ONNX
+	// Runtime uses its bytes in place).
+	mapped []byte
 }
 
-// Describe reads a graph file's inputs and outputs without keeping a
-// session; ONNX Runtime reads the file itself.
+// Describe reads a graph file's inputs and outputs from their declarations
+// (a few small reads), without ONNX Runtime: asking ONNX Runtime would
+// build a whole session over the file just to name them.
 func Describe(path string) (inputs, outputs []IOInfo, err error) {
-	if !onnx.IsInitialized() {
-		return nil, nil, ErrNotInitialized
-	}
-	in, out, err := onnx.GetInputOutputInfo(path)
+	in, out, err := onnxgraph.ReadFileSignature(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	return convertInfo(in), convertInfo(out), nil
 }
 
-func convertInfo(infos []onnx.InputOutputInfo) []IOInfo {
+func convertInfo(infos []onnxgraph.ValueInfo) []IOInfo {
 	out := make([]IOInfo, len(infos))
 	for i, info := range infos {
-		out[i] = IOInfo{Name: info.Name, Shape: append([]int64(nil), info.Dimensions...), Type: typeName(info.DataType)}
+		shape := make([]int64, len(info.Dims))
+		for j, d := range info.Dims {
+			shape[j] = d.Value
+		}
+		out[i] = IOInfo{Name: info.Name, Shape: shape, Type: elemTypeName(info.ElemType)}
 	}
 	return out
+}
+
+// elemTypeName names an ONNX TensorProto data type as typeName does.
+func elemTypeName(t int32) string {
+	names := map[int32]onnx.TensorElementDataType{1: onnx.TensorElementDataTypeFloat, 10: onnx.TensorElementDataTypeFloat16,
+		7: onnx.TensorElementDataTypeInt64, 6: onnx.TensorElementDataTypeInt32, 2: onnx.TensorElementDataTypeUint8,
+		3: onnx.TensorElementDataTypeInt8, 9: onnx.TensorElementDataTypeBool, 11: onnx.TensorElementDataTypeDouble}
+	if n, ok := names[t]; ok {
+		return typeName(n)
+	}
+	return fmt.Sprintf("type %d", t)
 }
 
 func typeName(t onnx.TensorElementDataType) string {
@@ -125,13 +151,54 @@ func newSession(path string, outputs []string, opts SessionOptions) (*Session, e
 	s.Fallback = appendProvider(so, opts.Device)
 	inNames := names(s.Inputs)
 	s.outNames = outputs
-	sess, err := onnx.NewDynamicAdvancedSession(path, inNames, outputs, so)
-	if err != nil {
-		return nil, fmt.Errorf("create ONNX Runtime session: %w", err)
+	var sess *onnx.DynamicAdvancedSession
+	if opts.Optimized != "" {
+		if s.mapped, err = mapFile(opts.Optimized); err != nil {
+			return nil, fmt.Errorf("map the optimized graph: %w", err)
+		}
+		for _, kv := range [][2]string{{"session.load_model_format", "ORT"},
+			{"session.use_ort_model_bytes_directly", "1"}, {"session.use_ort_model_bytes_for_initializers", "1"}} {
+			if err = so.AddSessionConfigEntry(kv[0], kv[1]); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			sess, err = onnx.NewDynamicAdvancedSessionWithONNXData(s.mapped, inNames, outputs, so)
+		}
+		if err != nil {
+			unmap(s.mapped)
+			return nil, &OptimizedError{Path: opts.Optimized, Err: err}
+		}
+	} else {
+		if opts.SaveOptimized != "" {
+			if err := so.AddSessionConfigEntry("session.save_model_format", "ORT"); err != nil {
+				return nil, err
+			}
+			if err := so.SetOptimizedModelFilePath(opts.SaveOptimized); err != nil {
+				return nil, err
+			}
+		}
+		if sess, err = onnx.NewDynamicAdvancedSession(path, inNames, outputs, so); err != nil {
+			return nil, fmt.Errorf("create ONNX Runtime session: %w", err)
+		}
 	}
 	s.sess = sess
 	return s, nil
 }
+
+// OptimizedError is an optimized copy ONNX Runtime would not load (a copy
+// made by another runtime build, or damaged): callers drop it and load the
+// graph itself.
+type OptimizedError struct {
+	Path string
+	Err  error
+}
+
+func (e *OptimizedError) Error() string {
+	return fmt.Sprintf("optimized graph %s: %v", e.Path, e.Err)
+}
+
+func (e *OptimizedError) Unwrap() error { return e.Err }
 
 // ProviderError is an execution provider this ONNX Runtime cannot use.
 type ProviderError struct {
@@ -299,5 +366,9 @@ func (s *Session) Close() error {
 	}
 	err := s.sess.Destroy()
 	s.sess = nil
+	if s.mapped != nil {
+		unmap(s.mapped) // only once ONNX Runtime is done with its bytes
+		s.mapped = nil
+	}
 	return err
 }

@@ -62,6 +62,10 @@ type Options struct {
 	// a combined graph, int8 towers quantized from fp32 ones); default: graphs/ under $FASHIONCLIP_CACHE or the
 	// user cache. The model folder itself is never written.
 	CacheDir string
+	// PlainLoad creates CPU sessions from the graph files every time,
+	// without ONNX Runtime's optimized copies kept in CacheDir (see
+	// optimized.go); for measuring start-up against the plain way.
+	PlainLoad bool
 	// Logger receives warnings (a device fallback, a synthetic model) and
 	// notes (a download, a one-time graph preparation); nil discards them.
 	Logger *slog.Logger
@@ -183,7 +187,7 @@ func (m *Model) load(t *tower, path string) (*ort.Session, error) {
 				return
 			}
 		}
-		t.sess, t.err = ort.NewSession(path, []string{t.output}, m.sessionOptions())
+		t.sess, t.err = m.newTowerSession(t, path)
 		if t.err != nil {
 			t.err = fmt.Errorf("load %s graph %s: %w", t.name, path, t.err)
 			return
