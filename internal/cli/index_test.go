@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,4 +127,65 @@ func TestIndexCommands(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A chunk damaged into a NaN row (issue 13: JSON output then failed naming
+// no file): search leaves the row out and its output parses, commands that
+// copy vectors out refuse the chunk by name, and verify --deep names it.
+func TestIndexNaNRow(t *testing.T) {
+	model := idxModelDir(t, "tiny-optimum")
+	idxImagesCopy(t)
+	if r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", "idx", "--text", "red dress"); r.code != 0 {
+		t.Fatalf("embed: exit %d: %s", r.code, r.stderr)
+	}
+	items := len(idxRead(t, "idx"))
+	man, _ := index.ReadManifest("idx")
+	chunk := filepath.Join("idx", man.Chunks[0].Chunk)
+	data, err := os.ReadFile(chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The data starts at a 64-byte boundary after the header; row 0 first.
+	off := (10 + int(binary.LittleEndian.Uint16(data[8:10])) + 63) / 64 * 64
+	binary.LittleEndian.PutUint32(data[off:], math.Float32bits(float32(math.NaN())))
+	os.Chmod(chunk, 0o644)
+	if err := os.WriteFile(chunk, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, format := range []string{"jsonl", "json"} {
+		r := runCLI(t, false, "", nil, "search", "idx", "red dress", "-k", "100", "-f", format)
+		if r.code != 0 {
+			t.Fatalf("search -f %s: exit %d: %s", format, r.code, r.stderr)
+		}
+		var hits []map[string]any
+		if format == "json" {
+			err = json.Unmarshal([]byte(r.stdout), &hits)
+		} else {
+			for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+				var h map[string]any
+				if err = json.Unmarshal([]byte(line), &h); err != nil {
+					break
+				}
+				hits = append(hits, h)
+			}
+		}
+		if err != nil || len(hits) != items-1 {
+			t.Errorf("search -f %s: %d hits for %d items, one damaged (%v):\n%s", format, len(hits), items, err, r.stdout)
+		}
+	}
+	for _, args := range [][]string{
+		{"index", "export", "idx", "-o", "-", "--format", "jsonl"},
+		{"index", "compact", "idx"},
+		{"index", "merge", "idx", "-o", "merged"},
+	} {
+		r := runCLI(t, false, "", nil, args...)
+		if r.code != ExitFatal || !strings.Contains(r.stderr, chunk+": row 0 is not finite") {
+			t.Errorf("%v: exit %d, want %d naming %s: %s", args, r.code, ExitFatal, chunk, r.stderr)
+		}
+	}
+	r := runCLI(t, false, "", nil, "index", "verify", "idx", "--deep")
+	if r.code != ExitFatal || !strings.HasPrefix(r.stdout, chunk+": SHA-256") {
+		t.Errorf("verify --deep: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
 }
