@@ -30,3 +30,10 @@ func warnTruncated(f *Factory, tok *tokenizer.Tokenizer, what string, texts []st
 	f.Errorf("WARNING: %s over CLIP's %d tokens cut short: the model sees only the start of %q%s",
 		output.Plural(len(cut), what), tok.MaxLength, cut[0], more)
 }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
