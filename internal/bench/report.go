@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -190,26 +189,4 @@ func (s *SweepReport) WriteTable(w io.Writer) error {
 		t.Append(r.Template, output.FormatScore(r.Accuracy), output.FormatScore(r.WeightedF1), output.FormatScore(r.MacroF1))
 	}
 	return t.Close()
-}
-
-// CheckOutputPath tells, before a long run, whether a report could be
-// written to path: its folder must exist and take a new file.
-func CheckOutputPath(path string) error {
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("%s: the folder %s does not exist", path, dir)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("%s: %s is not a folder", path, dir)
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("%s is a folder", path)
-	}
-	probe, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.probe")
-	if err != nil {
-		return fmt.Errorf("%s: cannot write in %s: %w", path, dir, errors.Unwrap(err))
-	}
-	probe.Close()
-	return os.Remove(probe.Name())
 }

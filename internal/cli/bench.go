@@ -204,7 +204,7 @@ func benchAccuracyRun(ctx context.Context, o *BenchAccuracyOptions) error {
 	}
 	for _, out := range []struct{ flag, path string }{{"--out", o.Out}, {"--plot", o.Plot}, {"--predictions", o.Predictions}} {
 		if out.path != "" {
-			if err := bench.CheckOutputPath(out.path); err != nil {
+			if err := output.CheckWritable(out.path); err != nil {
 				return fmt.Errorf("%s: %w", out.flag, err)
 			}
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/fashionclip/fashionclip/internal/bench"
 	"github.com/fashionclip/fashionclip/internal/dupes"
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/output"
@@ -94,7 +93,7 @@ func indexDupesRun(ctx context.Context, o *IndexDupesOptions) error {
 	defer ix.Close()
 	if o.Report != "" {
 		// Before the comparison, which may take minutes.
-		if err := bench.CheckOutputPath(o.Report); err != nil {
+		if err := output.CheckWritable(o.Report); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}
