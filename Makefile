@@ -57,7 +57,8 @@ fmt-check:
 # Packages that must build without cgo: the HTTP layer, the Hub client, the
 # index and the pure-Go leaves (a server or a tool may embed them alone).
 NOCGO_PKGS := ./internal/server ./internal/hub/... ./internal/index/... ./internal/vecmath \
-              ./internal/modelfiles ./internal/ortlib ./internal/graphcache ./internal/query ./internal/doctor
+              ./internal/modelfiles ./internal/ortlib ./internal/graphcache ./internal/query ./internal/doctor \
+              ./internal/fileread ./internal/labels ./internal/export ./internal/dupes
 
 # staticcheck and the cgo-free builds; staticcheck is pinned in go.mod's tool block.
 lint:

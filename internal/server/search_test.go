@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/index"
@@ -473,6 +474,22 @@ func TestThumbnails(t *testing.T) {
 	os.WriteFile(fileOf(other), []byte("not an image"), 0o644)
 	if r := do(t, http.MethodGet, ts.URL+"/v1/thumbnails/"+other, "", auth); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("undecodable file: %d, want 422", r.status)
+	}
+	// A file replaced by a FIFO: refused at once (opening it must not wait
+	// for a writer).
+	var third string
+	for _, d := range res.Data {
+		if d.Kind == "image" && d.ID != imageID && d.ID != other {
+			third = d.ID
+			break
+		}
+	}
+	os.Remove(fileOf(third))
+	if err := syscall.Mkfifo(fileOf(third), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, http.MethodGet, ts.URL+"/v1/thumbnails/"+third, "", auth); r.status != http.StatusNotFound {
+		t.Errorf("a FIFO: %d, want 404", r.status)
 	}
 }
 

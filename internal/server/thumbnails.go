@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/fashionclip/fashionclip/internal/fileread"
 )
 
 // Thumbnailer renders the small JPEGs of /v1/thumbnails. It needs an image
@@ -80,10 +80,10 @@ func (s *Server) handleThumbnail(w http.ResponseWriter, r *http.Request) {
 // thumbnail reads an indexed file within the image size limit and renders
 // it within the decode budget, as request images are.
 func (s *Server) thumbnail(ctx context.Context, path string, edge int) ([]byte, *APIError) {
-	data, err := readIndexedFile(path, s.cfg.MaxImageBytes)
-	var tooBig *fileTooLargeError
+	// Bounded: an index may name anything, a FIFO or a device included.
+	data, err := fileread.Read(ctx, path, s.cfg.MaxImageBytes)
 	switch {
-	case errors.As(err, &tooBig):
+	case errors.Is(err, fileread.ErrTooLarge):
 		return nil, &APIError{Status: http.StatusUnprocessableEntity, Type: typeInvalidRequest, Code: "image_too_large",
 			Message: fmt.Sprintf("The indexed file is larger than the server's image limit of %d bytes.", s.cfg.MaxImageBytes)}
 	case errors.Is(err, fs.ErrNotExist):
@@ -115,38 +115,4 @@ func (s *Server) safeThumbnail(data []byte, edge int) (jpg []byte, err error) {
 		}
 	}()
 	return s.cfg.Thumbnails.Thumbnail(data, edge)
-}
-
-type fileTooLargeError struct{ size int64 }
-
-func (e *fileTooLargeError) Error() string {
-	return fmt.Sprintf("file of %d bytes is too large", e.size)
-}
-
-// readIndexedFile reads a regular file of at most limit bytes. Devices and
-// pipes are refused: an index may name anything, reading must stay bounded.
-func readIndexedFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > limit {
-		return nil, &fileTooLargeError{st.Size()}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, &fileTooLargeError{int64(len(data))}
-	}
-	return data, nil
 }

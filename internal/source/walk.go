@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/fashionclip/fashionclip/internal/fileread"
 )
 
 // ErrSymlinkedFolder is the OnSkip reason for a symbolic link to a folder
@@ -216,23 +218,7 @@ func relString(rel []string) string {
 // ErrNotRegular is the error of an input that is not a regular file (after
 // following links): a FIFO, a device, a socket. Such inputs can block or
 // never end, so they are refused.
-var ErrNotRegular = errors.New("not a regular file")
+var ErrNotRegular = fileread.ErrNotRegular
 
-// notRegular describes what a non-regular file is; the error matches
-// ErrNotRegular.
-func notRegular(m fs.FileMode) error {
-	what := "a special file"
-	switch {
-	case m&fs.ModeDir != 0:
-		what = "a folder"
-	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		what = "a socket"
-	case m&fs.ModeCharDevice != 0:
-		what = "a character device"
-	case m&fs.ModeDevice != 0:
-		what = "a block device"
-	}
-	return fmt.Errorf("is %s, %w", what, ErrNotRegular)
-}
+// notRegular describes what a non-regular file is (fileread's rule).
+var notRegular = fileread.NotRegular

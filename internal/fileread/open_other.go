@@ -1,6 +1,6 @@
 //go:build !unix
 
-package imageproc
+package fileread
 
 // Elsewhere a FIFO is rare in a catalog; the open may block.
 const nonBlockFlag = 0

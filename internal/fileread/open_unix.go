@@ -1,6 +1,6 @@
 //go:build unix
 
-package imageproc
+package fileread
 
 import "syscall"
 
