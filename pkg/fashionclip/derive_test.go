@@ -220,7 +220,7 @@ func TestInt8ShippedIsUsedAsIs(t *testing.T) {
 	if _, err := m.EncodeText(context.Background(), "boot"); err != nil {
 		t.Fatal(err)
 	}
-	if m.Layout().From != "" || m.Recipe() != "" || !strings.HasSuffix(m.Layout().Text, "text_model_int8.onnx") || log.count("prepared") != 0 {
+	if m.Layout().From != "" || m.Recipe() != "" || !strings.HasSuffix(m.Layout().Text, "text_model_int8.onnx") || log.count("prepared the int8") != 0 {
 		t.Fatalf("shipped int8 graphs: layout %+v, recipe %q, log %s", m.Layout(), m.Recipe(), log.buf.String())
 	}
 }
@@ -289,7 +289,7 @@ func TestWriteInt8Folder(t *testing.T) {
 	if f.Texts.Min < minDerivedCosine || f.Images.Min < minDerivedCosine || f.Texts.Mean < f.Texts.Min || f.Texts.Mean > 1.000001 {
 		t.Errorf("int8 folder vs fp32: %+v", f)
 	}
-	if log.count("prepared") != 0 {
+	if log.count("prepared the int8") != 0 {
 		t.Fatalf("the written folder was derived again: %s", log.buf.String())
 	}
 	// Against itself, a model agrees exactly.
