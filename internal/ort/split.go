@@ -27,6 +27,17 @@ type splitFacts struct {
 	HasScale   bool    `json:"has_scale"`
 }
 
+// SplitCached reports whether the cut of the combined graph at path is
+// already in the cache (so SplitCombined will not read the graph).
+func SplitCached(path string, cache graphcache.Cache) bool {
+	src, err := graphcache.SourceKey(path)
+	if err != nil {
+		return false
+	}
+	_, _, ok := cache.Lookup(graphcache.Key(src, ""))
+	return ok
+}
+
 // SplitCombined prunes a combined CLIP graph into a text graph (textOutput)
 // and a vision graph (visionOutput) in the cache, reusing an earlier cut.
 // ONNX Runtime would otherwise run both towers for every call.

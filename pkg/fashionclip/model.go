@@ -148,8 +148,13 @@ func (m *Model) splitCombined() error {
 	if err != nil {
 		return err
 	}
+	cache := graphcache.Cache{Root: root}
+	if !ort.SplitCached(m.layout.Combined, cache) {
+		// The cut reads the whole graph (seconds for ViT-B/32): say so first.
+		m.log.Info(fmt.Sprintf("preparing %s once: cutting it into text and vision graphs", m.layout.Combined))
+	}
 	t0 := time.Now()
-	split, err := ort.SplitCombined(m.layout.Combined, graphcache.Cache{Root: root}, "text_embeds", "image_embeds")
+	split, err := ort.SplitCombined(m.layout.Combined, cache, "text_embeds", "image_embeds")
 	if err != nil {
 		return err
 	}
