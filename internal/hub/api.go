@@ -76,12 +76,6 @@ func NewClient(cfg Config) *Client {
 	return c
 }
 
-// Config is the client's configuration.
-func (c *Client) Config() Config { return c.cfg }
-
-// CacheDir is the hub cache folder.
-func (c *Client) CacheDir() string { return c.cfg.CacheDir }
-
 func (c *Client) newRequest(ctx context.Context, method, u string) (*http.Request, error) {
 	if c.cfg.Offline {
 		e := newError(ErrOfflineMode, "offline mode forbids contacting %s", u)

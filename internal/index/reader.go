@@ -233,9 +233,6 @@ func (ix *Index) Close() error {
 	return nil
 }
 
-// Dir is the index folder.
-func (ix *Index) Dir() string { return ix.dir }
-
 // Manifest returns the manifest the index was opened at.
 func (ix *Index) Manifest() Manifest {
 	m := *ix.man

@@ -149,9 +149,6 @@ func (c *Classify) Add(r Record) error {
 	return thumbErr
 }
 
-// Len is the number of records added.
-func (c *Classify) Len() int { return len(c.items) + len(c.failed) }
-
 // Close writes the rest of the report and puts it in place.
 func (c *Classify) Close() error {
 	if c.closed {

@@ -290,15 +290,6 @@ func (x *Indexes) Close() error {
 	return nil
 }
 
-// Names lists the served indexes in the order given.
-func (x *Indexes) Names() []string {
-	out := make([]string, len(x.list))
-	for i, si := range x.list {
-		out[i] = si.name
-	}
-	return out
-}
-
 // IndexInfo describes a served index at its current generation.
 type IndexInfo struct {
 	Name       string          `json:"name"`
