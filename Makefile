@@ -86,7 +86,7 @@ FUZZTIME ?= 10m
 fuzz: ort deps
 	scripts/fuzz.sh $(FUZZTIME)
 
-# A short fuzz of each target (CI runs it with FUZZSMOKE=3s after make test: 33 targets).
+# A short fuzz of each target (CI runs it with FUZZSMOKE=3s after make test: 29 targets).
 FUZZSMOKE ?= 20s
 fuzz-smoke: ort deps
 	scripts/fuzz.sh $(FUZZSMOKE)
