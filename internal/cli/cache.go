@@ -39,9 +39,9 @@ func newCmdCacheInfo(f *Factory) *cobra.Command {
 		Short: "List the cached graphs, their sizes and sources",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fm, err := output.Listing.Resolve(format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			fm, err := listingFormat(f, format)
 			if err != nil {
-				return UsageError("%v", err)
+				return err
 			}
 			c, err := graphCache(f)
 			if err != nil {
@@ -82,7 +82,7 @@ func newCmdCacheInfo(f *Factory) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "table or json (default table)")
+	addListingFormatFlag(cmd, &format)
 	return cmd
 }
 

@@ -56,7 +56,7 @@ files. A table on a terminal, JSON otherwise.`,
 			return indexInfoRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
+	addListingFormatFlag(cmd, &opts.Format)
 	return cmd
 }
 
@@ -95,7 +95,7 @@ func indexInfoRun(o *IndexInfoOptions) error {
 		Garbage: info.Garbage, DType: m.DType, Dim: m.Dim, Model: m.Model, Root: info.Root, Chunks: len(m.Chunks),
 		Bytes: info.Bytes, GarbageBytes: info.GarbageBytes, Generation: m.Generation, Version: m.Version,
 		ToolVersion: m.ToolVersion, Preprocess: m.Preprocess}
-	format, _ := output.Listing.Resolve(o.Format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+	format, _ := listingFormat(f, o.Format) // checked when parsed
 	if format == output.JSON {
 		w := output.NewRecordWriter(f.IO.Out, false)
 		return quietPipe(w.Write(rec))

@@ -46,9 +46,9 @@ A local model folder is accepted too.`,
 			if err := checkVariant(f); err != nil {
 				return err
 			}
-			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := listingFormat(f, opts.format)
 			if err != nil {
-				return UsageError("%v", err)
+				return err
 			}
 			opts.Format = format
 			if runF != nil {
@@ -57,7 +57,7 @@ A local model folder is accepted too.`,
 			return modelInfoRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
+	addListingFormatFlag(cmd, &opts.format)
 	return cmd
 }
 

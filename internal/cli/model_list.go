@@ -32,9 +32,9 @@ Python are listed too.`,
   fashionclip model list --format json | jq -r '.[].repo'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := listingFormat(f, opts.format)
 			if err != nil {
-				return UsageError("%v", err)
+				return err
 			}
 			opts.Format = format
 			if runF != nil {
@@ -43,7 +43,7 @@ Python are listed too.`,
 			return modelListRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
+	addListingFormatFlag(cmd, &opts.format)
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/fashionclip/fashionclip/internal/labels"
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/pkg/tokenizer"
+	"github.com/spf13/cobra"
 )
 
 // listTable is the table of a listing command (output.Listing): drawn on a
@@ -36,4 +37,19 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// addListingFormatFlag adds a listing command's -f/--format (output.Listing).
+func addListingFormatFlag(cmd *cobra.Command, format *string) {
+	cmd.Flags().StringVarP(format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
+}
+
+// listingFormat resolves a listing command's --format; a bad value is a
+// usage error.
+func listingFormat(f *Factory, flag string) (output.Format, error) {
+	format, err := output.Listing.Resolve(flag, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+	if err != nil {
+		return "", UsageError("%v", err)
+	}
+	return format, nil
 }

@@ -59,9 +59,9 @@ $` + hub.EnvRuntimeBase + ` replaces the download base URL
   fashionclip runtime install --from ~/Downloads/onnxruntime-linux-x64-1.24.3.tgz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := listingFormat(f, opts.format)
 			if err != nil {
-				return UsageError("%v", err)
+				return err
 			}
 			opts.Format = format
 			if opts.SHA256 != "" && len(strings.TrimSpace(opts.SHA256)) != 64 {
@@ -76,7 +76,7 @@ $` + hub.EnvRuntimeBase + ` replaces the download base URL
 	cmd.Flags().StringVar(&opts.Version, "version", buildinfo.ORTVersion, "ONNX Runtime release to install")
 	cmd.Flags().StringVar(&opts.SHA256, "sha256", "", "refuse the archive unless its sha256 is this (hex)")
 	cmd.Flags().StringVar(&opts.From, "from", "", "install from this local .tgz (or URL) instead of the official download")
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
+	addListingFormatFlag(cmd, &opts.format)
 	return cmd
 }
 
@@ -158,9 +158,9 @@ reports once loaded. Exits 1 when no usable library loads.`,
   fashionclip runtime info --ort-lib /opt/onnxruntime/lib/libonnxruntime.so.1 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := output.Listing.Resolve(opts.format, f.IO.IsStdoutTTY(), output.Table, output.JSON)
+			format, err := listingFormat(f, opts.format)
 			if err != nil {
-				return UsageError("%v", err)
+				return err
 			}
 			opts.Format = format
 			if runF != nil {
@@ -169,7 +169,7 @@ reports once loaded. Exits 1 when no usable library loads.`,
 			return runtimeInfoRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", "table or json (default: table on a terminal, plain text in a pipe)")
+	addListingFormatFlag(cmd, &opts.format)
 	return cmd
 }
 
