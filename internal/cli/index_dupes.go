@@ -15,7 +15,6 @@ import (
 	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/report"
 	"github.com/fashionclip/fashionclip/internal/thumbnail"
-	"github.com/fashionclip/fashionclip/pkg/imageproc"
 )
 
 // IndexDupesOptions are `index dupes`'s flags and arguments.
@@ -182,12 +181,8 @@ func writeDupesReport(ctx context.Context, o *IndexDupesOptions, ix *index.Index
 		}
 	}
 	thumb := func(path string) []byte {
-		data, err := imageproc.ReadFile(ctx, path, imageproc.DefaultMaxFileBytes)
-		if err != nil {
-			return nil
-		}
-		jpg, _ := thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
-		return jpg
+		jpg, _ := thumbnail.FromFile(ctx, path, thumbnail.Options{MaxEdge: 256})
+		return jpg // nil when the file no longer reads or decodes
 	}
 	err := report.WriteDupes(o.Report, report.DupesInfo{Index: o.Index, Threshold: o.Threshold}, out, thumb,
 		report.Options{Command: "fashionclip index dupes " + o.Index})

@@ -192,7 +192,7 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 		return err
 	}
 	if o.Report != "" {
-		if err := writeSearchReport(ctx, o, ix, m, hits); err != nil {
+		if err := writeSearchReport(ctx, o, ix, hits); err != nil {
 			return fmt.Errorf("--report: %w", err)
 		}
 	}
@@ -214,14 +214,12 @@ func searchRun(ctx context.Context, o *SearchOptions) error {
 // writeSearchReport writes the hits as an HTML page, with a thumbnail of
 // each image that still decodes; the page names the files where they are
 // (its links open them), not as the index stores them.
-func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, m *fashionclip.Model, hits []index.Hit) error {
+func writeSearchReport(ctx context.Context, o *SearchOptions, ix *index.Index, hits []index.Hit) error {
 	out := make([]report.SearchHit, len(hits))
 	for i, h := range hits {
 		out[i] = report.SearchHit{Path: ix.FilePath(h.Item.Path), Text: h.Item.Text, IsText: h.Item.IsText, Score: h.Score}
 		if !h.Item.IsText {
-			if data, err := m.Preprocessor().ReadFile(ctx, out[i].Path); err == nil {
-				out[i].Thumbnail, _ = thumbnail.FromBytes(data, thumbnail.Options{MaxEdge: 256})
-			}
+			out[i].Thumbnail, _ = thumbnail.FromFile(ctx, out[i].Path, thumbnail.Options{MaxEdge: 256})
 		}
 	}
 	q := strings.Join(o.Query, " ")

@@ -7,6 +7,7 @@ package thumbnail
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"image"
 	"image/jpeg"
@@ -49,6 +50,17 @@ func FromBytes(data []byte, o Options) ([]byte, error) {
 		return nil, err
 	}
 	return FromRGB(rgb, o)
+}
+
+// FromFile reads an image file through imageproc's bounded read (regular
+// files only, at most imageproc.DefaultMaxFileBytes, stopping with ctx) and
+// returns its thumbnail.
+func FromFile(ctx context.Context, path string, o Options) ([]byte, error) {
+	data, err := imageproc.ReadFile(ctx, path, imageproc.DefaultMaxFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	return FromBytes(data, o)
 }
 
 // FromRGB returns the thumbnail of an already decoded image.

@@ -2,6 +2,8 @@ package thumbnail
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -164,5 +166,25 @@ func BenchmarkFromBytes1200x1600(b *testing.B) {
 		if _, err := FromBytes(data, Options{MaxEdge: 192}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestFromFile(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 64, 32)), nil); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "a.jpg")
+	os.WriteFile(good, buf.Bytes(), 0o644)
+	jpg, err := FromFile(context.Background(), good, Options{MaxEdge: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(jpg)); err != nil || cfg.Width != 16 || cfg.Height != 8 {
+		t.Errorf("thumbnail %+v, %v", cfg, err)
+	}
+	if _, err := FromFile(context.Background(), dir, Options{}); !errors.Is(err, imageproc.ErrNotRegular) {
+		t.Errorf("a folder: %v", err)
 	}
 }
