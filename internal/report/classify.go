@@ -107,15 +107,9 @@ func (c *Classify) Add(r Record) error {
 	if c.closed {
 		return errClosed
 	}
-	var thumbErr error
-	ref := noThumb
-	if r.Thumbnail != nil {
-		if thumbErr = checkThumbnail(r.Path, r.Thumbnail, c.opts.MaxThumbnailBytes); thumbErr == nil {
-			var err error
-			if ref, err = c.p.addThumbnail(r.Thumbnail); err != nil {
-				return err
-			}
-		}
+	ref, thumbErr, err := c.p.keepThumbnail(r.Path, r.Thumbnail, c.opts.MaxThumbnailBytes)
+	if err != nil {
+		return err
 	}
 	if r.Err != nil {
 		c.failed = append(c.failed, failure{path: r.Path, err: r.Err.Error(), thumb: ref})

@@ -44,18 +44,17 @@ func WriteDupes(path string, info DupesInfo, groups []DupeGroup, thumbnail func(
 	var thumbErrs []error
 	for _, g := range groups {
 		for _, m := range g.Members {
-			ref := noThumb
 			var jpg []byte
 			if thumbnail != nil {
 				jpg = thumbnail(m.Path)
 			}
-			if jpg != nil {
-				if err := checkThumbnail(m.Path, jpg, o.MaxThumbnailBytes); err != nil {
-					thumbErrs = append(thumbErrs, err)
-				} else if ref, err = p.addThumbnail(jpg); err != nil {
-					p.abort()
-					return err
-				}
+			ref, refused, err := p.keepThumbnail(m.Path, jpg, o.MaxThumbnailBytes)
+			if err != nil {
+				p.abort()
+				return err
+			}
+			if refused != nil {
+				thumbErrs = append(thumbErrs, refused)
 			}
 			refs = append(refs, ref)
 		}

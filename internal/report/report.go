@@ -286,6 +286,20 @@ func (p *page) addThumbnail(jpg []byte) (thumbRef, error) {
 	return ref, nil
 }
 
+// keepThumbnail checks one thumbnail and stores it. A refused one (not a
+// JPEG, too large) is left out as noThumb and refused says why; err is a
+// failure to write it. A nil jpg is no thumbnail.
+func (p *page) keepThumbnail(path string, jpg []byte, limit int) (ref thumbRef, refused, err error) {
+	if jpg == nil {
+		return noThumb, nil, nil
+	}
+	if refused = checkThumbnail(path, jpg, limit); refused != nil {
+		return noThumb, refused, nil
+	}
+	ref, err = p.addThumbnail(jpg)
+	return ref, nil, err
+}
+
 // firstBlock writes block 0, a copy of the given thumbnails (the first page
 // the reader sees), and returns their references into it.
 func (p *page) firstBlock(refs []thumbRef) []thumbRef {

@@ -39,16 +39,16 @@ func WriteSearch(path string, info SearchInfo, hits []SearchHit, o Options) erro
 	var thumbErrs []error
 	for i, h := range hits {
 		refs[i] = noThumb
-		if h.IsText || h.Thumbnail == nil {
+		if h.IsText {
 			continue
 		}
-		if err := checkThumbnail(h.Path, h.Thumbnail, o.MaxThumbnailBytes); err != nil {
-			thumbErrs = append(thumbErrs, err)
-			continue
-		}
-		if refs[i], err = p.addThumbnail(h.Thumbnail); err != nil {
+		var refused error
+		if refs[i], refused, err = p.keepThumbnail(h.Path, h.Thumbnail, o.MaxThumbnailBytes); err != nil {
 			p.abort()
 			return err
+		}
+		if refused != nil {
+			thumbErrs = append(thumbErrs, refused)
 		}
 	}
 	err = p.finish(refs, func(w *bufio.Writer, refs []thumbRef) error {
