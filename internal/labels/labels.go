@@ -156,11 +156,14 @@ func Truncated(texts []string, tok *tokenizer.Tokenizer) []string {
 	if tok.MaxLength <= 0 {
 		return nil
 	}
-	whole := *tok // the same vocabulary, no limit
-	whole.MaxLength = 0
+	// One token more than the limit tells a cut text from one that fits
+	// exactly, in one encode whose cost stays bounded however long the
+	// text (an unlimited encode of a 30 MB line would not).
+	over := *tok
+	over.MaxLength = tok.MaxLength + 1
 	var out []string
 	for _, t := range texts {
-		if len(tok.Encode(t)) >= tok.MaxLength && len(whole.Encode(t)) > tok.MaxLength {
+		if len(over.Encode(t)) > tok.MaxLength {
 			out = append(out, t)
 		}
 	}

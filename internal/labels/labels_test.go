@@ -166,4 +166,9 @@ func TestTruncated(t *testing.T) {
 	if !slices.Equal(got, []string{long}) {
 		t.Fatalf("got %q, want only the 76-token text", got)
 	}
+	// A 30 MB one-word text (an unlimited encode of it ran 84 s) is
+	// reported at the cost of what the limit keeps.
+	if got := Truncated([]string{strings.Repeat("x", 30<<20)}, tok); len(got) != 1 {
+		t.Fatalf("the 30 MB text is not reported")
+	}
 }
