@@ -13,6 +13,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/bench"
 	"github.com/fashionclip/fashionclip/internal/bench/benchtest"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 )
 
 // readPredictions parses a --predictions file.
@@ -53,11 +54,11 @@ func TestBenchAccuracyEveryFormat(t *testing.T) {
 			dir := t.TempDir()
 			want := tt.write(t, filepath.Join(dir, "data"))
 			preds, out, plot := filepath.Join(dir, "p.jsonl"), filepath.Join(dir, "r.json"), filepath.Join(dir, "cm.png")
-			r := runCLI(t, false, "", map[string]string{EnvModel: model}, "bench", "accuracy", "--dataset", tt.kind,
+			r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "bench", "accuracy", "--dataset", tt.kind,
 				"--data", want.Path, "--format", "json", "--predictions", preds, "--out", out, "--plot", plot, "--batch-size", "4")
-			wantCode := ExitOK
+			wantCode := cmdutil.ExitOK
 			if len(want.Skipped) > 0 {
-				wantCode = ExitPartial
+				wantCode = cmdutil.ExitPartial
 			}
 			if r.code != wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", r.code, wantCode, r.stderr)
@@ -123,8 +124,8 @@ func TestBenchAccuracyMapLimitAndUnion(t *testing.T) {
 	preds := filepath.Join(dir, "p.jsonl")
 	args := []string{"bench", "accuracy", "--dataset", "kagl", "--data", want.Path, "--labels-map", mapFile,
 		"--limit", "4", "--seed", "3", "--predictions", preds, "--format", "json"}
-	r := runCLI(t, false, "", map[string]string{EnvModel: model}, args...)
-	if r.code != ExitPartial { // the row without an image
+	r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, args...)
+	if r.code != cmdutil.ExitPartial { // the row without an image
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	if !strings.Contains(r.stderr, `no class named "Skirts"`) {
@@ -156,8 +157,8 @@ func TestBenchAccuracyMapLimitAndUnion(t *testing.T) {
 		t.Errorf("confusion labels %q, union %v", rep.Confusion.Labels, union)
 	}
 	// Same seed, same sample.
-	r2 := runCLI(t, false, "", map[string]string{EnvModel: model}, args...)
-	if again := readPredictions(t, preds); !reflect.DeepEqual(again, got) || r2.code != ExitPartial {
+	r2 := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, args...)
+	if again := readPredictions(t, preds); !reflect.DeepEqual(again, got) || r2.code != cmdutil.ExitPartial {
 		t.Errorf("second run differs: %+v vs %+v", again, got)
 	}
 }
@@ -168,10 +169,10 @@ func TestBenchAccuracySweepAndTable(t *testing.T) {
 	want := benchtest.FMNIST(t, filepath.Join(dir, "fmnist"), "test", 10, true)
 	sweep := filepath.Join(dir, "templates.txt")
 	os.WriteFile(sweep, []byte("a photo of a {}\n\na black and white photo of a {}, a type of clothing\n"), 0o644)
-	env := map[string]string{EnvModel: model}
+	env := map[string]string{cmdutil.EnvModel: model}
 
 	r := runCLI(t, false, "", env, "bench", "accuracy", "--dataset", "fmnist", "--data", want.Path, "--sweep-templates", sweep, "-f", "json")
-	if r.code != ExitOK {
+	if r.code != cmdutil.ExitOK {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	var sr bench.SweepReport
@@ -208,8 +209,8 @@ func TestBenchAccuracyUnreadableItem(t *testing.T) {
 	dir := t.TempDir()
 	want := benchtest.Folder(t, dir)
 	os.WriteFile(filepath.Join(dir, "dress", "broken.jpg"), []byte("not a jpeg"), 0o644)
-	r := runCLI(t, false, "", map[string]string{EnvModel: model}, "bench", "accuracy", "--dataset", "folder", "--data", dir, "-f", "json")
-	if r.code != ExitPartial || !strings.Contains(r.stderr, "dress/broken.jpg: skipped") {
+	r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "bench", "accuracy", "--dataset", "folder", "--data", dir, "-f", "json")
+	if r.code != cmdutil.ExitPartial || !strings.Contains(r.stderr, "dress/broken.jpg: skipped") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	var rep bench.Report
@@ -229,19 +230,19 @@ func TestBenchAccuracyErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"no dataset", []string{"--data", dir}, ExitUsage, "--dataset is required"},
-		{"unknown dataset", []string{"--dataset", "mnist", "--data", dir}, ExitUsage, `unknown --dataset "mnist"`},
-		{"no data", []string{"--dataset", "folder"}, ExitUsage, "--data PATH is required"},
-		{"split on folder", []string{"--dataset", "folder", "--data", dir, "--split", "val"}, ExitUsage, "--split applies"},
-		{"label column on csv", []string{"--dataset", "csv", "--data", dir, "--label-column", "x"}, ExitUsage, "kagl only"},
-		{"seed without limit", []string{"--dataset", "folder", "--data", dir, "--seed", "4"}, ExitUsage, "give --limit"},
-		{"sweep and template", []string{"--dataset", "folder", "--data", dir, "--sweep-templates", sweep, "--template", "{}"}, ExitUsage, "do not mix"},
-		{"sweep and plot", []string{"--dataset", "folder", "--data", dir, "--sweep-templates", sweep, "--plot", "x.png"}, ExitUsage, "do not mix"},
-		{"bad template", []string{"--dataset", "folder", "--data", dir, "--template", "no placeholder"}, ExitUsage, "placeholder"},
-		{"bad format", []string{"--dataset", "folder", "--data", dir, "-f", "csv"}, ExitUsage, "unknown format"},
-		{"fmnist missing", []string{"--dataset", "fmnist", "--data", dir}, ExitFatal, "data pull fmnist"},
-		{"empty folder", []string{"--dataset", "folder", "--data", dir}, ExitFatal, "no usable example"},
-		{"bad labels map", []string{"--dataset", "folder", "--data", dir, "--labels-map", sweep}, ExitFatal, "labels map"},
+		{"no dataset", []string{"--data", dir}, cmdutil.ExitUsage, "--dataset is required"},
+		{"unknown dataset", []string{"--dataset", "mnist", "--data", dir}, cmdutil.ExitUsage, `unknown --dataset "mnist"`},
+		{"no data", []string{"--dataset", "folder"}, cmdutil.ExitUsage, "--data PATH is required"},
+		{"split on folder", []string{"--dataset", "folder", "--data", dir, "--split", "val"}, cmdutil.ExitUsage, "--split applies"},
+		{"label column on csv", []string{"--dataset", "csv", "--data", dir, "--label-column", "x"}, cmdutil.ExitUsage, "kagl only"},
+		{"seed without limit", []string{"--dataset", "folder", "--data", dir, "--seed", "4"}, cmdutil.ExitUsage, "give --limit"},
+		{"sweep and template", []string{"--dataset", "folder", "--data", dir, "--sweep-templates", sweep, "--template", "{}"}, cmdutil.ExitUsage, "do not mix"},
+		{"sweep and plot", []string{"--dataset", "folder", "--data", dir, "--sweep-templates", sweep, "--plot", "x.png"}, cmdutil.ExitUsage, "do not mix"},
+		{"bad template", []string{"--dataset", "folder", "--data", dir, "--template", "no placeholder"}, cmdutil.ExitUsage, "placeholder"},
+		{"bad format", []string{"--dataset", "folder", "--data", dir, "-f", "csv"}, cmdutil.ExitUsage, "unknown format"},
+		{"fmnist missing", []string{"--dataset", "fmnist", "--data", dir}, cmdutil.ExitFatal, "data pull fmnist"},
+		{"empty folder", []string{"--dataset", "folder", "--data", dir}, cmdutil.ExitFatal, "no usable example"},
+		{"bad labels map", []string{"--dataset", "folder", "--data", dir, "--labels-map", sweep}, cmdutil.ExitFatal, "labels map"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,8 +273,8 @@ func TestBenchSpeed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"bench", "speed", "--batch-size", "2", "--threads", "2", "-f", "json", "--quiet"}, tt.args...)
-			r := runCLI(t, false, "", map[string]string{EnvModel: model}, args...)
-			if r.code != ExitOK {
+			r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, args...)
+			if r.code != cmdutil.ExitOK {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
 			var rep bench.SpeedReport
@@ -303,7 +304,7 @@ func TestBenchSpeed(t *testing.T) {
 		})
 	}
 	r := runCLI(t, false, "", nil, "bench", "speed", "--images", imgs, "--synthetic", "2")
-	if r.code != ExitUsage {
+	if r.code != cmdutil.ExitUsage {
 		t.Errorf("--images with --synthetic: exit %d", r.code)
 	}
 }
@@ -316,7 +317,7 @@ func TestBenchAndDataHelp(t *testing.T) {
 		}
 	}
 	for _, cmd := range []string{"bench", "data"} {
-		if r := runCLI(t, false, "", nil, cmd); r.code != ExitUsage || !strings.Contains(r.stderr, "needs a subcommand") {
+		if r := runCLI(t, false, "", nil, cmd); r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, "needs a subcommand") {
 			t.Errorf("%s alone: exit %d, %q", cmd, r.code, r.stderr)
 		}
 	}

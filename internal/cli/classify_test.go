@@ -7,8 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fashionclip/fashionclip/internal/output"
-	"github.com/fashionclip/fashionclip/pkg/fashionclip"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 )
 
 func TestClassifyGolden(t *testing.T) {
@@ -39,7 +38,7 @@ func TestClassifyGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := runCLI(t, c.tty, c.stdin, map[string]string{EnvModel: model}, append(c.args, "--quiet")...)
+			r := runCLI(t, c.tty, c.stdin, map[string]string{cmdutil.EnvModel: model}, append(c.args, "--quiet")...)
 			if r.code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 			}
@@ -51,7 +50,7 @@ func TestClassifyGolden(t *testing.T) {
 func TestClassifyScoresAreProbabilities(t *testing.T) {
 	model := tinyModel(t)
 	dir := sampleImages(t)
-	r := runCLI(t, false, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b,c,d", "-k", "0", "--group", "g=x,y")
+	r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b,c,d", "-k", "0", "--group", "g=x,y")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -102,7 +101,7 @@ func TestClassifyUsageErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, false, "", nil, c.args...)
-			if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+			if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, c.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", r.code, r.stderr, c.want)
 			}
 			if r.stdout != "" {
@@ -123,8 +122,8 @@ func TestClassifyCorruptInputsExit3(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "zz-truncated.jpg"), good[:len(good)/2], 0o644)
 	os.WriteFile(filepath.Join(dir, "zz-empty.png"), nil, 0o644)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("skipped silently"), 0o644)
-	r := runCLI(t, false, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b")
-	if r.code != ExitPartial {
+	r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b")
+	if r.code != cmdutil.ExitPartial {
 		t.Fatalf("exit %d, want 3; stderr:\n%s", r.code, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -164,15 +163,15 @@ func TestClassifyFatalCases(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no image found", map[string]string{EnvModel: model}, []string{"classify", empty, "--labels", "a"}, "no image found"},
-		{"every input failed", map[string]string{EnvModel: model}, []string{"classify", bad, "--labels", "a"}, "every input failed"},
-		{"missing labels file", map[string]string{EnvModel: model}, []string{"classify", bad, "--labels-file", filepath.Join(empty, "nope.txt")}, "labels file"},
-		{"model folder without graph", map[string]string{EnvModel: empty}, []string{"classify", bad, "--labels", "a"}, "no ONNX graph"},
+		{"no image found", map[string]string{cmdutil.EnvModel: model}, []string{"classify", empty, "--labels", "a"}, "no image found"},
+		{"every input failed", map[string]string{cmdutil.EnvModel: model}, []string{"classify", bad, "--labels", "a"}, "every input failed"},
+		{"missing labels file", map[string]string{cmdutil.EnvModel: model}, []string{"classify", bad, "--labels-file", filepath.Join(empty, "nope.txt")}, "labels file"},
+		{"model folder without graph", map[string]string{cmdutil.EnvModel: empty}, []string{"classify", bad, "--labels", "a"}, "no ONNX graph"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, false, "", c.env, c.args...)
-			if r.code != ExitFatal || !strings.Contains(r.stderr, c.want) {
+			if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, c.want) {
 				t.Fatalf("exit %d stderr %q; want exit 1 mentioning %q", r.code, r.stderr, c.want)
 			}
 			var lines []string
@@ -191,7 +190,7 @@ func TestClassifyFatalCases(t *testing.T) {
 func TestClassifySyntheticModelWarnsLoudly(t *testing.T) {
 	model := tinyModel(t)
 	dir := sampleImages(t)
-	r := runCLI(t, false, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b")
+	r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b")
 	if r.code != 0 || !strings.Contains(r.stderr, "SYNTHETIC") {
 		t.Fatalf("exit %d; stderr must warn that the model is synthetic: %q", r.code, r.stderr)
 	}
@@ -202,8 +201,8 @@ func TestQuietStillNamesFailedInputs(t *testing.T) {
 	dir := sampleImages(t)
 	bad := filepath.Join(dir, "broken.jpg")
 	os.WriteFile(bad, []byte("\xff\xd8\xff garbage"), 0o644)
-	r := runCLI(t, true, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b", "--quiet", "--format", "csv")
-	if r.code != ExitPartial {
+	r := runCLI(t, true, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b", "--quiet", "--format", "csv")
+	if r.code != cmdutil.ExitPartial {
 		t.Fatalf("exit %d, want 3", r.code)
 	}
 	if !strings.Contains(r.stderr, bad) || !strings.Contains(r.stderr, "SYNTHETIC") {
@@ -214,37 +213,18 @@ func TestQuietStillNamesFailedInputs(t *testing.T) {
 func TestProgressOnlyOnTerminal(t *testing.T) {
 	model := tinyModel(t)
 	dir := manyImages(t, 40)
-	tty := runCLI(t, true, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b", "--format", "jsonl")
+	tty := runCLI(t, true, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b", "--format", "jsonl")
 	if tty.code != 0 || !strings.Contains(tty.stderr, "images") || !strings.Contains(tty.stderr, "/40, ") {
 		t.Fatalf("terminal run: exit %d, stderr lacks a progress bar with a total:\n%q", tty.code, tty.stderr)
 	}
 	if strings.Contains(tty.stdout, "/40, ") {
 		t.Fatal("progress leaked onto stdout")
 	}
-	pipe := runCLI(t, false, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b")
-	quiet := runCLI(t, true, "", map[string]string{EnvModel: model}, "classify", dir, "--labels", "a,b", "--quiet", "--format", "jsonl")
+	pipe := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b")
+	quiet := runCLI(t, true, "", map[string]string{cmdutil.EnvModel: model}, "classify", dir, "--labels", "a,b", "--quiet", "--format", "jsonl")
 	for name, r := range map[string]cliResult{"pipe": pipe, "quiet": quiet} {
 		if strings.Contains(r.stderr, "/40, ") {
 			t.Errorf("%s run shows a progress bar:\n%s", name, r.stderr)
-		}
-	}
-}
-
-func TestClassifyRecordJSON(t *testing.T) {
-	cases := []struct {
-		rec  classifyRecord
-		want string
-	}{
-		{classifyRecord{Path: "a&b <c>.jpg", Err: "broken"}, `{"path":"a&b <c>.jpg","error":"broken"}`},
-		{classifyRecord{Path: "x.jpg", Labels: []fashionclip.LabelScore{{Label: "t-shirt & top", Score: 0.5}}},
-			`{"path":"x.jpg","labels":[{"label":"t-shirt & top","score":0.5}]}`},
-		{classifyRecord{Path: "x.jpg", Groups: []scoredGroup{{Name: "z", Scores: []fashionclip.LabelScore{}}, {Name: "a", Scores: []fashionclip.LabelScore{{Label: "red", Score: 1}}}}},
-			`{"path":"x.jpg","groups":{"z":[],"a":[{"label":"red","score":1}]}}`},
-	}
-	for _, c := range cases {
-		got, err := output.MarshalJSON(c.rec)
-		if err != nil || string(got) != c.want {
-			t.Errorf("got %s (%v), want %s", got, err, c.want)
 		}
 	}
 }

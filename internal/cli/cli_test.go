@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/internal/testutil"
@@ -97,7 +98,7 @@ func runCLI(t testing.TB, tty bool, stdin string, env map[string]string, args ..
 	io, in, out, errOut := iostreams.Test()
 	io.SetTTY(tty, tty, tty)
 	in.WriteString(stdin)
-	f := NewFactory(io, testGetenv(t, env))
+	f := cmdutil.NewFactory(io, testGetenv(t, env))
 	code := Run(context.Background(), f, args)
 	return cliResult{out.String(), errOut.String(), code}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/export"
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/output"
@@ -21,7 +22,7 @@ type cachedModelID struct {
 
 // cachedModelIDs lists the models in the Hugging Face cache, sorted by repo
 // id: names only, so completion stays fast on a large cache.
-func cachedModelIDs(f *Factory) []cachedModelID {
+func cachedModelIDs(f *cmdutil.Factory) []cachedModelID {
 	cache := f.Hub().CacheDir
 	ids, err := hub.CachedRepoIDs(cache)
 	if err != nil {
@@ -36,7 +37,7 @@ func cachedModelIDs(f *Factory) []cachedModelID {
 
 // registerCompletions adds dynamic completion of flag values to the whole
 // tree. NewCmdRoot calls it once every command is attached.
-func registerCompletions(root *cobra.Command, f *Factory) {
+func registerCompletions(root *cobra.Command, f *cmdutil.Factory) {
 	// Errors only mean a flag is missing or already has a completion of its
 	// own (a command file may register a better one): both are fine.
 	_ = root.RegisterFlagCompletionFunc("model", func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -84,7 +85,7 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 // completeModel offers cached repo ids (owner/name, or owner/name@rev once
 // an @ is typed); what looks like a path, or matches no cached id, falls
 // back to folders, since --model also takes a local folder.
-func completeModel(f *Factory, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func completeModel(f *cmdutil.Factory, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if strings.HasPrefix(toComplete, ".") || strings.HasPrefix(toComplete, "/") || strings.HasPrefix(toComplete, "~") {
 		return nil, cobra.ShellCompDirectiveFilterDirs
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 )
 
 // manyImages fills a folder with n copies of the sample images.
@@ -36,7 +38,7 @@ func manyImages(t *testing.T, n int) string {
 func TestBinaryClassifyStreamsInOrder(t *testing.T) {
 	model := tinyModel(t)
 	dir := manyImages(t, 120)
-	r := runBinary(t, dir, "", []string{EnvModel + "=" + model}, "classify", ".", "--labels", "a,b,c", "--threads", "2", "--batch-size", "5")
+	r := runBinary(t, dir, "", []string{cmdutil.EnvModel + "=" + model}, "classify", ".", "--labels", "a,b,c", "--threads", "2", "--batch-size", "5")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -64,7 +66,7 @@ func TestBinaryClosedStdoutEndsQuietly(t *testing.T) {
 	status := filepath.Join(t.TempDir(), "status")
 	cmd := exec.Command("bash", "-c", fmt.Sprintf("%q classify . --labels a,b | head -n 2; echo ${PIPESTATUS[0]} > %q", buildBinary(t), status))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), cmdutil.EnvModel+"="+model)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -86,7 +88,7 @@ func TestBinaryInterruptExits130(t *testing.T) {
 	dir := manyImages(t, 3000)
 	cmd := exec.Command(buildBinary(t), "classify", ".", "--labels", "a,b", "--threads", "1", "--batch-size", "1")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), cmdutil.EnvModel+"="+model)
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,7 +106,7 @@ func TestBinaryInterruptExits130(t *testing.T) {
 	select {
 	case err := <-done:
 		ee, ok := err.(*exec.ExitError)
-		if !ok || ee.ExitCode() != ExitInterrupted {
+		if !ok || ee.ExitCode() != cmdutil.ExitInterrupted {
 			t.Fatalf("after Ctrl-C: %v, want exit 130", err)
 		}
 	case <-time.After(30 * time.Second):
@@ -132,9 +134,9 @@ func TestBinaryMissingRuntimeIsOneClearLine(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			env := append([]string{EnvModel + "=" + model}, c.env...)
+			env := append([]string{cmdutil.EnvModel + "=" + model}, c.env...)
 			r := runBinary(t, dir, "", env, append([]string{"classify", ".", "--labels", "a,b"}, c.args...)...)
-			if r.code != ExitFatal || !strings.Contains(r.stderr, c.want) {
+			if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, c.want) {
 				t.Fatalf("exit %d, stderr %q; want exit 1 mentioning %q", r.code, r.stderr, c.want)
 			}
 			var lines int
@@ -163,8 +165,8 @@ func TestBinaryUnusableRuntimeLibrary(t *testing.T) {
 	model := tinyModel(t)
 	bogus := filepath.Join(t.TempDir(), "libonnxruntime.so.1")
 	os.WriteFile(bogus, []byte("this is not a shared library"), 0o644)
-	r := runBinary(t, sampleImages(t), "", []string{EnvModel + "=" + model}, "classify", ".", "--labels", "a,b", "--ort-lib", bogus)
-	if r.code != ExitFatal || !strings.Contains(r.stderr, "cannot load ONNX Runtime from "+bogus) || !strings.Contains(r.stderr, "runtime install") {
+	r := runBinary(t, sampleImages(t), "", []string{cmdutil.EnvModel + "=" + model}, "classify", ".", "--labels", "a,b", "--ort-lib", bogus)
+	if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "cannot load ONNX Runtime from "+bogus) || !strings.Contains(r.stderr, "runtime install") {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }

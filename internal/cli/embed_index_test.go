@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fashionclip/fashionclip/internal/cmd/embedcmd"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/source"
 	"github.com/fashionclip/fashionclip/internal/testutil"
@@ -324,9 +326,9 @@ func TestEmbedIndexShardsMerge(t *testing.T) {
 		case 0:
 			embed(out, nil, "--shard", "0/3")
 		case 1:
-			embed(out, map[string]string{envJobIndex: "1"}, "--shards", "3")
+			embed(out, map[string]string{embedcmd.EnvJobIndex: "1"}, "--shards", "3")
 		case 2:
-			embed(out, map[string]string{envSlurmTaskID: "7", envSlurmTaskMin: "5", envSlurmTaskCount: "3"})
+			embed(out, map[string]string{embedcmd.EnvSlurmTaskID: "7", embedcmd.EnvSlurmTaskMin: "5", embedcmd.EnvSlurmTaskCount: "3"})
 		}
 		parts = append(parts, out)
 		sh := source.Shard{Index: k, Of: n}
@@ -357,54 +359,6 @@ func TestEmbedIndexShardsMerge(t *testing.T) {
 	}
 }
 
-func TestEmbedIndexShardFlags(t *testing.T) {
-	tests := []struct {
-		name      string
-		spec      string
-		shards    int
-		shardsSet bool
-		env       map[string]string
-		want      source.Shard
-		wantErr   string
-	}{
-		{name: "none", want: source.Shard{}},
-		{name: "flag", spec: "2/5", want: source.Shard{Index: 2, Of: 5}},
-		{name: "flag beats env", spec: "0/2", env: map[string]string{envJobIndex: "1"}, want: source.Shard{Index: 0, Of: 2}},
-		{name: "k8s", shards: 4, shardsSet: true, env: map[string]string{envJobIndex: "3"}, want: source.Shard{Index: 3, Of: 4}},
-		{name: "k8s single job", env: map[string]string{envJobIndex: "0"}, want: source.Shard{}},
-		{name: "k8s without --shards", env: map[string]string{envJobIndex: "2"}, wantErr: "give --shards N"},
-		{name: "k8s index too big", shards: 2, shardsSet: true, env: map[string]string{envJobIndex: "2"}, wantErr: "not below --shards 2"},
-		{name: "k8s garbage", shards: 2, shardsSet: true, env: map[string]string{envJobIndex: "x"}, wantErr: "not a number"},
-		{name: "slurm", env: map[string]string{envSlurmTaskID: "12", envSlurmTaskMin: "10", envSlurmTaskCount: "4"}, want: source.Shard{Index: 2, Of: 4}},
-		{name: "slurm without min", env: map[string]string{envSlurmTaskID: "1", envSlurmTaskCount: "2"}, want: source.Shard{Index: 1, Of: 2}},
-		{name: "slurm --shards wins over count", shards: 8, shardsSet: true, env: map[string]string{envSlurmTaskID: "5", envSlurmTaskCount: "2"}, want: source.Shard{Index: 5, Of: 8}},
-		{name: "slurm without count", env: map[string]string{envSlurmTaskID: "1"}, wantErr: "give --shards N"},
-		{name: "slurm out of range", env: map[string]string{envSlurmTaskID: "9", envSlurmTaskCount: "3"}, wantErr: "not a shard of 3"},
-		{name: "K equals N", spec: "3/3", wantErr: "0 ≤ K < N"},
-		{name: "negative", spec: "-1/3", wantErr: "0 ≤ K < N"},
-		{name: "not a fraction", spec: "3", wantErr: "want K/N"},
-		{name: "zero shards", spec: "0/0", wantErr: "want K/N"},
-		{name: "both flags", spec: "0/2", shards: 2, shardsSet: true, wantErr: "not both"},
-		{name: "--shards alone", shards: 3, shardsSet: true, wantErr: "needs the shard number"},
-		{name: "--shards 0", shards: 0, shardsSet: true, wantErr: "at least 1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := NewFactory(nil, func(k string) string { return tt.env[k] })
-			got, err := shardFromFlags(f, tt.spec, tt.shards, tt.shardsSet)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || ExitCode(err) != ExitUsage {
-					t.Errorf("got %v, %v; want a usage error containing %q", got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestEmbedIndexErrors(t *testing.T) {
 	work := t.TempDir()
 	chdir(t, work)
@@ -423,8 +377,8 @@ func TestEmbedIndexErrors(t *testing.T) {
 	for _, tt := range usage {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, false, "", nil, tt.args...)
-			if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("exit %d, stderr %q; want %d mentioning %q", r.code, r.stderr, ExitUsage, tt.want)
+			if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d mentioning %q", r.code, r.stderr, cmdutil.ExitUsage, tt.want)
 			}
 		})
 	}
@@ -439,8 +393,8 @@ func TestEmbedIndexModelMismatchAndCorruptFiles(t *testing.T) {
 	idxImagesCopy(t)
 	os.WriteFile("imgs/zz_broken.jpg", []byte("\xff\xd8\xff not really a jpeg"), 0o644)
 	r := runCLI(t, false, "", nil, "embed", "-m", combined, "imgs", "-o", "idx")
-	if r.code != ExitPartial || !strings.Contains(r.stderr, "zz_broken.jpg") {
-		t.Fatalf("a corrupt file: exit %d (want %d), stderr %s", r.code, ExitPartial, r.stderr)
+	if r.code != cmdutil.ExitPartial || !strings.Contains(r.stderr, "zz_broken.jpg") {
+		t.Fatalf("a corrupt file: exit %d (want %d), stderr %s", r.code, cmdutil.ExitPartial, r.stderr)
 	}
 	got := idxRead(t, "idx")
 	if _, ok := got[index.PathKey("imgs/zz_broken.jpg")]; ok {
@@ -451,8 +405,8 @@ func TestEmbedIndexModelMismatchAndCorruptFiles(t *testing.T) {
 	}
 
 	r = runCLI(t, false, "", nil, "embed", "-m", split, "imgs", "-o", "idx")
-	if r.code != ExitFatal {
-		t.Errorf("another model: exit %d, want %d", r.code, ExitFatal)
+	if r.code != cmdutil.ExitFatal {
+		t.Errorf("another model: exit %d, want %d", r.code, cmdutil.ExitFatal)
 	}
 	for _, s := range []string{"tiny-optimum", "tiny-split", "cannot be mixed"} {
 		if !strings.Contains(r.stderr, s) {
@@ -465,7 +419,7 @@ func TestEmbedIndexModelMismatchAndCorruptFiles(t *testing.T) {
 
 	os.WriteFile("notes.txt", []byte("x"), 0o644)
 	r = runCLI(t, false, "", nil, "embed", "-m", combined, "imgs/a_portrait_420.jpg", "-o", ".")
-	if r.code != ExitFatal || !strings.Contains(r.stderr, "not a fashionclip index") {
+	if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "not a fashionclip index") {
 		t.Errorf("a folder with other files: exit %d, %s", r.code, r.stderr)
 	}
 }
@@ -504,7 +458,7 @@ func TestEmbedIndexStdinAndGlobs(t *testing.T) {
 	if _, ok := items[index.PathKey("imgs/i_rgb.png")]; !ok {
 		t.Error("a row outside the run's arguments was dropped")
 	}
-	code = ExitFatal // its only input is missing, yet the run drops its row
+	code = cmdutil.ExitFatal // its only input is missing, yet the run drops its row
 	if got := run("imgs/i_rgb.png\n", "-"); got[2] != 1 {
 		t.Errorf("naming the deleted PNG again: %v", got)
 	}
@@ -602,8 +556,8 @@ func TestEmbedIndexDamagedChunk(t *testing.T) {
 			}
 			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
 			r := runCLI(t, false, "", nil, "embed", "-m", model, "imgs", "-o", dir)
-			if r.code != ExitFatal || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "unchanged") {
-				t.Errorf("exit %d, want %d naming %s (%q):\n%s", r.code, ExitFatal, path, tt.want, r.stderr)
+			if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, path) || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "unchanged") {
+				t.Errorf("exit %d, want %d naming %s (%q):\n%s", r.code, cmdutil.ExitFatal, path, tt.want, r.stderr)
 			}
 			if after, _ := os.ReadFile(filepath.Join(dir, "manifest.json")); string(after) != string(before) {
 				t.Error("the refused run changed the manifest")
@@ -618,8 +572,8 @@ func TestEmbedIndexNoImages(t *testing.T) {
 	chdir(t, t.TempDir())
 	os.Mkdir("empty", 0o755)
 	r := runCLI(t, false, "", nil, "embed", "-m", model, "empty", "-o", "idx", "--text", "red dress")
-	if r.code != ExitFatal || !strings.Contains(r.stderr, "no image found") {
-		t.Errorf("exit %d, want %d: %s", r.code, ExitFatal, r.stderr)
+	if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "no image found") {
+		t.Errorf("exit %d, want %d: %s", r.code, cmdutil.ExitFatal, r.stderr)
 	}
 	if _, ok := idxRead(t, "idx")[index.TextKey("red dress")]; !ok {
 		t.Error("the text was not indexed")

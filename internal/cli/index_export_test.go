@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/index"
 )
 
@@ -74,7 +75,7 @@ func TestIndexExportAndDupes(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := runCLI(t, false, "", nil, "index", "export", "a", "-o", "out")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "--force") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "--force") {
 			t.Errorf("second export: exit %d: %s", r.code, r.stderr)
 		}
 		if r := runCLI(t, false, "", nil, "index", "export", "a", "-o", "out", "--force"); r.code != 0 {
@@ -115,7 +116,7 @@ func TestIndexExportAndDupes(t *testing.T) {
 			t.Errorf("--report: exit %d, %d thumbnails:\n%s", r.code, strings.Count(string(html), "/9j/"), r.stderr)
 		}
 		r = runCLI(t, false, "", nil, "index", "dupes", "a", "--report", filepath.Join(t.TempDir(), "no", "such", "d.html"))
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "--report: ") || !strings.Contains(r.stderr, "does not exist") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "--report: ") || !strings.Contains(r.stderr, "does not exist") {
 			t.Errorf("--report into a missing folder: exit %d: %s", r.code, r.stderr)
 		}
 	})
@@ -125,13 +126,13 @@ func TestIndexExportAndDupes(t *testing.T) {
 			code int
 			want string
 		}{
-			{[]string{"index", "export", "a"}, ExitUsage, "-o OUT"},
-			{[]string{"index", "export", "a", "-o", "x", "--format", "xml"}, ExitUsage, "--format"},
-			{[]string{"index", "export", "a", "-o", "x", "--pg-type", "int", "--format", "pgvector"}, ExitUsage, "--pg-type"},
-			{[]string{"index", "export", "imgs", "-o", "x"}, ExitFatal, "imgs"},
-			{[]string{"index", "dupes", "a", "--threshold", "1.5"}, ExitUsage, "--threshold"},
-			{[]string{"index", "dupes", "a", "-f", "csv"}, ExitUsage, "csv"},
-			{[]string{"index", "dupes", "a", "--exact", "--threshold", "0.9"}, ExitUsage, "--exact"},
+			{[]string{"index", "export", "a"}, cmdutil.ExitUsage, "-o OUT"},
+			{[]string{"index", "export", "a", "-o", "x", "--format", "xml"}, cmdutil.ExitUsage, "--format"},
+			{[]string{"index", "export", "a", "-o", "x", "--pg-type", "int", "--format", "pgvector"}, cmdutil.ExitUsage, "--pg-type"},
+			{[]string{"index", "export", "imgs", "-o", "x"}, cmdutil.ExitFatal, "imgs"},
+			{[]string{"index", "dupes", "a", "--threshold", "1.5"}, cmdutil.ExitUsage, "--threshold"},
+			{[]string{"index", "dupes", "a", "-f", "csv"}, cmdutil.ExitUsage, "csv"},
+			{[]string{"index", "dupes", "a", "--exact", "--threshold", "0.9"}, cmdutil.ExitUsage, "--exact"},
 		}
 		for _, tt := range tests {
 			r := runCLI(t, false, "", nil, tt.args...)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmd/indexcmd"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/index"
 )
 
@@ -29,10 +31,10 @@ func TestIndexCommands(t *testing.T) {
 	}
 	items := len(idxRead(t, "a"))
 
-	info := func(dir string) indexInfoRecord {
+	info := func(dir string) indexcmd.InfoRecord {
 		t.Helper()
 		r := runCLI(t, false, "", nil, "index", "info", dir, "-f", "json")
-		var rec indexInfoRecord
+		var rec indexcmd.InfoRecord
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rec) != nil {
 			t.Fatalf("index info: exit %d: %s %s", r.code, r.stdout, r.stderr)
 		}
@@ -113,12 +115,12 @@ func TestIndexCommands(t *testing.T) {
 			code int
 			want string
 		}{
-			{[]string{"index", "merge", "a", "b"}, ExitUsage, "-o OUT"},
-			{[]string{"index", "merge", "a", "-o", "x", "--dtype", "f8"}, ExitUsage, "--dtype"},
-			{[]string{"index", "compact", "a", "--chunk-rows", "0"}, ExitUsage, "--chunk-rows"},
-			{[]string{"index", "info"}, ExitUsage, "accepts 1 arg"},
-			{[]string{"index", "info", "imgs"}, ExitFatal, "not a fashionclip index"},
-			{[]string{"index", "merge", "a", "-o", "a"}, ExitFatal, "also an input"},
+			{[]string{"index", "merge", "a", "b"}, cmdutil.ExitUsage, "-o OUT"},
+			{[]string{"index", "merge", "a", "-o", "x", "--dtype", "f8"}, cmdutil.ExitUsage, "--dtype"},
+			{[]string{"index", "compact", "a", "--chunk-rows", "0"}, cmdutil.ExitUsage, "--chunk-rows"},
+			{[]string{"index", "info"}, cmdutil.ExitUsage, "accepts 1 arg"},
+			{[]string{"index", "info", "imgs"}, cmdutil.ExitFatal, "not a fashionclip index"},
+			{[]string{"index", "merge", "a", "-o", "a"}, cmdutil.ExitFatal, "also an input"},
 		}
 		for _, tt := range tests {
 			r := runCLI(t, false, "", nil, tt.args...)
@@ -180,12 +182,12 @@ func TestIndexNaNRow(t *testing.T) {
 		{"index", "merge", "idx", "-o", "merged"},
 	} {
 		r := runCLI(t, false, "", nil, args...)
-		if r.code != ExitFatal || !strings.Contains(r.stderr, chunk+": row 0 is not finite") {
-			t.Errorf("%v: exit %d, want %d naming %s: %s", args, r.code, ExitFatal, chunk, r.stderr)
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, chunk+": row 0 is not finite") {
+			t.Errorf("%v: exit %d, want %d naming %s: %s", args, r.code, cmdutil.ExitFatal, chunk, r.stderr)
 		}
 	}
 	r := runCLI(t, false, "", nil, "index", "verify", "idx", "--deep")
-	if r.code != ExitFatal || !strings.HasPrefix(r.stdout, chunk+": SHA-256") {
+	if r.code != cmdutil.ExitFatal || !strings.HasPrefix(r.stdout, chunk+": SHA-256") {
 		t.Errorf("verify --deep: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 }

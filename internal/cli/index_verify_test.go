@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/index"
 )
 
@@ -93,10 +94,10 @@ func TestIndexVerify(t *testing.T) {
 		}{
 			// A changed vector byte keeps every shape right: only --deep sees it.
 			{[]string{"flipped"}, 0, "", ""},
-			{[]string{"flipped", "--deep"}, ExitFatal, filepath.Join("flipped", chunk), "SHA-256"},
-			{[]string{"truncated"}, ExitFatal, filepath.Join("truncated", chunk), ""},
-			{[]string{"no-table"}, ExitFatal, filepath.Join("no-table", table), "missing"},
-			{[]string{"imgs"}, ExitFatal, "imgs", "not a fashionclip index"},
+			{[]string{"flipped", "--deep"}, cmdutil.ExitFatal, filepath.Join("flipped", chunk), "SHA-256"},
+			{[]string{"truncated"}, cmdutil.ExitFatal, filepath.Join("truncated", chunk), ""},
+			{[]string{"no-table"}, cmdutil.ExitFatal, filepath.Join("no-table", table), "missing"},
+			{[]string{"imgs"}, cmdutil.ExitFatal, "imgs", "not a fashionclip index"},
 		}
 		for _, tt := range tests {
 			r := verify(tt.args...)
@@ -120,7 +121,7 @@ func TestIndexVerify(t *testing.T) {
 	})
 	t.Run("several", func(t *testing.T) {
 		r := verify("good", "truncated", "imgs", "-f", "json")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "2 of 3 indexes are damaged: truncated, imgs") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "2 of 3 indexes are damaged: truncated, imgs") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
 		var healthy []bool
@@ -137,8 +138,8 @@ func TestIndexVerify(t *testing.T) {
 	})
 	t.Run("usage", func(t *testing.T) {
 		for _, args := range [][]string{{}, {"good", "-f", "tsv"}} {
-			if r := verify(args...); r.code != ExitUsage {
-				t.Errorf("%v: exit %d, want %d: %s", args, r.code, ExitUsage, r.stderr)
+			if r := verify(args...); r.code != cmdutil.ExitUsage {
+				t.Errorf("%v: exit %d, want %d: %s", args, r.code, cmdutil.ExitUsage, r.stderr)
 			}
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmd/modelcmd"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
 	"github.com/fashionclip/fashionclip/internal/testutil"
@@ -25,7 +27,7 @@ func TestBinaryModelQuantize(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var rep quantizeReport
+	var rep modelcmd.QuantizeReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v: %q", err, r.stdout)
 	}
@@ -46,16 +48,16 @@ func TestBinaryModelQuantize(t *testing.T) {
 	}
 
 	r = runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out)
-	if r.code != ExitUsage || !strings.Contains(r.stderr, "--force") {
+	if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, "--force") {
 		t.Fatalf("a second write without --force: exit %d: %s", r.code, r.stderr)
 	}
 	r = runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out, "--force", "--variant", "int8")
-	if r.code != ExitUsage {
+	if r.code != cmdutil.ExitUsage {
 		t.Fatalf("quantize of --variant int8: exit %d: %s", r.code, r.stderr)
 	}
 	r = runBinary(t, work, "", nil, "model", "quantize", "--model", model, "-o", out, "--force",
 		"--check", filepath.Join(images, "red-dress.jpg")+","+filepath.Join(work, "missing.jpg"), "--labels", "dress,boot", "-f", "json")
-	if r.code != ExitPartial || !strings.Contains(r.stderr, "missing.jpg") {
+	if r.code != cmdutil.ExitPartial || !strings.Contains(r.stderr, "missing.jpg") {
 		t.Fatalf("--check with a missing file: exit %d: %s", r.code, r.stderr)
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Images.N != 1 || rep.Samples || rep.Top1Of != 1 {
@@ -142,7 +144,7 @@ func TestVariantRemedy(t *testing.T) {
 		{&modelfiles.NoGraphError{Variant: modelfiles.FP32}, ""},
 	}
 	for _, c := range cases {
-		if got := remedy(fmt.Errorf("load: %w", c.err)); got != c.want {
+		if got := cmdutil.Remedy(fmt.Errorf("load: %w", c.err)); got != c.want {
 			t.Errorf("%v: remedy %q, want %q", c.err, got, c.want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
 	"github.com/fashionclip/fashionclip/internal/synth"
@@ -161,8 +162,8 @@ func TestModelUsageErrors(t *testing.T) {
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			if res := runCLI(t, false, "", env, args...); res.code != ExitUsage {
-				t.Errorf("exit %d, want %d; stderr: %s", res.code, ExitUsage, res.stderr)
+			if res := runCLI(t, false, "", env, args...); res.code != cmdutil.ExitUsage {
+				t.Errorf("exit %d, want %d; stderr: %s", res.code, cmdutil.ExitUsage, res.stderr)
 			}
 		})
 	}
@@ -196,7 +197,7 @@ func TestModelFlagPullsOnFirstUse(t *testing.T) {
 	offline := srv.Env(t.TempDir())
 	offline["HF_HUB_OFFLINE"] = "1"
 	res := runCLI(t, false, "", offline, "tokenize", "--model", "acme/tiny", "x")
-	if res.code != ExitFatal || !strings.Contains(res.stderr, "fashionclip model pull acme/tiny") {
+	if res.code != cmdutil.ExitFatal || !strings.Contains(res.stderr, "fashionclip model pull acme/tiny") {
 		t.Errorf("offline, empty cache: exit %d, stderr %q", res.code, res.stderr)
 	}
 

@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fashionclip/fashionclip/internal/bench"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/graphcache"
 	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
-	"github.com/fashionclip/fashionclip/internal/output"
 	"github.com/fashionclip/fashionclip/internal/synth"
 	"github.com/fashionclip/fashionclip/internal/testutil"
 )
@@ -28,7 +27,7 @@ import (
 func TestDeviceFallbackAndUnknownDevice(t *testing.T) {
 	model := tinyModel(t)
 	img := sampleImages(t)
-	if r := runCLI(t, false, "", nil, "classify", img, "--labels", "a,b", "--model", model, "--device", "tpu"); r.code != ExitUsage ||
+	if r := runCLI(t, false, "", nil, "classify", img, "--labels", "a,b", "--model", model, "--device", "tpu"); r.code != cmdutil.ExitUsage ||
 		!strings.Contains(r.stderr, `unknown device "tpu"`) {
 		t.Errorf("--device tpu: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -72,7 +71,7 @@ func TestUnknownSubcommandsAndFlags(t *testing.T) {
 		{[]string{"index", "info"}, "accepts 1 arg"},
 	} {
 		r := runCLI(t, false, "", nil, tc.args...)
-		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
+		if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 with %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
@@ -116,20 +115,9 @@ func TestBenchChecksOutputPathsFirst(t *testing.T) {
 	missing := t.TempDir() + "/no/such"
 	for _, flag := range []string{"--out", "--plot", "--predictions"} {
 		r := runCLI(t, false, "", nil, "bench", "accuracy", "--dataset", "folder", "--data", "/nonexistent-dataset", flag, missing+"/x")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, flag+": "+missing+"/x") || strings.Contains(r.stderr, "nonexistent-dataset") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, flag+": "+missing+"/x") || strings.Contains(r.stderr, "nonexistent-dataset") {
 			t.Errorf("%s: exit %d, stderr %q", flag, r.code, r.stderr)
 		}
-	}
-}
-
-// When a report file cannot be written after all, the report is still printed.
-func TestFinishReportPrintsBeforeFailing(t *testing.T) {
-	io, _, out, _ := iostreams.Test()
-	f := NewFactory(io, func(string) string { return "" })
-	rep := &bench.Report{Dataset: "folder", Templates: []string{"{}"}}
-	err := finishReport(f, output.JSON, t.TempDir()+"/gone/report.json", rep, rep.WriteTable, 0, nil)
-	if err == nil || !strings.Contains(err.Error(), "--out") || !strings.Contains(out.String(), `"dataset": "folder"`) {
-		t.Fatalf("err %v, stdout %q", err, out)
 	}
 }
 
@@ -150,7 +138,7 @@ func TestSearchRecordedModelFolderGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runCLI(t, false, "", map[string]string{"HF_HUB_OFFLINE": "1"}, "search", idx, "dress")
-	if r.code != ExitFatal || !strings.Contains(r.stderr, model+", which is gone") || !strings.Contains(r.stderr, "--model") || strings.Contains(r.stderr, "Hub") {
+	if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, model+", which is gone") || !strings.Contains(r.stderr, "--model") || strings.Contains(r.stderr, "Hub") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r := runCLI(t, false, "", nil, "search", idx, "dress", "-m", model+"-moved"); r.code != 0 {
@@ -161,7 +149,7 @@ func TestSearchRecordedModelFolderGone(t *testing.T) {
 // Issue 14, defect 11: binary output is refused on a terminal.
 func TestPreprocessRefusesBinaryOnATerminal(t *testing.T) {
 	img := filepath.Join(sampleImages(t), "red-dress.jpg")
-	if r := runCLI(t, true, "", nil, "preprocess", img, "-o", "-"); r.code != ExitUsage || !strings.Contains(r.stderr, "terminal") {
+	if r := runCLI(t, true, "", nil, "preprocess", img, "-o", "-"); r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, "terminal") {
 		t.Errorf("tty: exit %d, %q", r.code, r.stderr)
 	}
 	if r := runCLI(t, false, "", nil, "preprocess", img, "-o", "-"); r.code != 0 || !strings.HasPrefix(r.stdout, "\x93NUMPY") {
@@ -176,7 +164,7 @@ func TestCacheInfoAndPrune(t *testing.T) {
 	env := map[string]string{"FASHIONCLIP_CACHE": cache}
 	src := filepath.Join(t.TempDir(), "model.onnx")
 	os.WriteFile(src, []byte("graph"), 0o644)
-	gc, _ := graphCache(NewFactory(nil, testGetenv(t, env)))
+	gc, _ := cmdutil.GraphCache(cmdutil.NewFactory(nil, testGetenv(t, env)))
 	for _, source := range []string{src, "/gone/model.onnx"} {
 		key := "file-gone"
 		if source == src {
@@ -258,7 +246,7 @@ func TestBinaryEmbedIndexInterruptSaysWhatWasCommitted(t *testing.T) {
 	dir := manyImages(t, 2000)
 	cmd := exec.Command(buildBinary(t), "embed", ".", "-o", "idx", "--commit-every", "20", "--threads", "1", "--batch-size", "1")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), EnvModel+"="+model)
+	cmd.Env = append(os.Environ(), "FASHIONCLIP_CACHE="+testCacheDir(t), cmdutil.EnvModel+"="+model)
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	if err := cmd.Start(); err != nil {
@@ -277,7 +265,7 @@ func TestBinaryEmbedIndexInterruptSaysWhatWasCommitted(t *testing.T) {
 	}
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != ExitInterrupted {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != cmdutil.ExitInterrupted {
 		t.Fatalf("exit %v, want 130; stderr %s", err, errOut.String())
 	}
 	if !regexp.MustCompile(`interrupted: idx holds \d+ items? as committed`).MatchString(errOut.String()) {
@@ -308,10 +296,10 @@ func TestProgressBarKeepsOffResultsOnATerminal(t *testing.T) {
 	for _, format := range []string{"tsv", "table"} {
 		t.Run(format, func(t *testing.T) {
 			args := []string{"classify", dir, "--labels", "a,b", "-f", format, "--batch-size", "1"}
-			piped := runCLI(t, false, "", map[string]string{EnvModel: model}, args...)
+			piped := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, args...)
 			io, _, scr := iostreams.TestTerminal(200)
-			code := Run(context.Background(), NewFactory(io, testGetenv(t, map[string]string{EnvModel: model})), args)
-			if code != ExitPartial {
+			code := Run(context.Background(), cmdutil.NewFactory(io, testGetenv(t, map[string]string{cmdutil.EnvModel: model})), args)
+			if code != cmdutil.ExitPartial {
 				t.Fatalf("exit %d, want 3:\n%s", code, scr)
 			}
 			if !strings.Contains(scr.Raw.String(), "/41") {
@@ -381,7 +369,7 @@ func TestLabelsListRule(t *testing.T) {
 			}
 		}
 	}
-	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", `a,"b`); r.code != ExitUsage || !strings.Contains(r.stderr, "never closed") {
+	if r := runCLI(t, false, "", nil, "classify", img, "-m", model, "--labels", `a,"b`); r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, "never closed") {
 		t.Errorf("unclosed quote: exit %d, %q", r.code, r.stderr)
 	}
 }
@@ -413,7 +401,7 @@ func TestSoftmaxTraps(t *testing.T) {
 		{[]string{"--labels", "a", "--group", "kind=red  dress,Red dress"}, `--group "kind": labels "red  dress" and "Red dress"`},
 	} {
 		r := run(tc.args...)
-		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
+		if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 with %q", tc.args, r.code, r.stdout, r.stderr, tc.want)
 		}
 	}
@@ -435,7 +423,7 @@ func TestClassifyTableFitsTheTerminal(t *testing.T) {
 	args := []string{"classify", dir, "-m", model, "-f", "table", "-k", "0",
 		"--group", "type=sneaker,boot,dress,t-shirt", "--group", "colour=black,white,red,blue,brown"}
 	io, _, scr := iostreams.TestTerminal(80)
-	if code := Run(context.Background(), NewFactory(io, testGetenv(t, nil)), args); code != 0 {
+	if code := Run(context.Background(), cmdutil.NewFactory(io, testGetenv(t, nil)), args); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, scr)
 	}
 	lines := scr.Lines()
@@ -462,7 +450,7 @@ func TestListingFitsTheTerminal(t *testing.T) {
 		t.Fatalf("embed: %s", r.stderr)
 	}
 	io, _, scr := iostreams.TestTerminal(80)
-	if code := Run(context.Background(), NewFactory(io, testGetenv(t, nil)), []string{"index", "info", idx}); code != 0 {
+	if code := Run(context.Background(), cmdutil.NewFactory(io, testGetenv(t, nil)), []string{"index", "info", idx}); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, scr)
 	}
 	lines := scr.Lines()

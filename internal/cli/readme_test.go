@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/testutil"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
@@ -272,7 +273,7 @@ func TestReadmeCommands(t *testing.T) {
 	model := tinyModel(t)
 	bin := buildBinary(t)
 	samples := sampleImages(t)
-	graphCache := t.TempDir() // shared: the tiny graph is split once
+	GraphCache := t.TempDir() // shared: the tiny graph is split once
 
 	ran := 0
 	for _, block := range blocks {
@@ -286,8 +287,8 @@ func TestReadmeCommands(t *testing.T) {
 		if err := os.Symlink(bin, filepath.Join(dir, "bin", "fashionclip")); err != nil {
 			t.Fatal(err)
 		}
-		env := []string{EnvModel + "=" + model, "HF_HUB_OFFLINE=1", "HF_HUB_CACHE=" + filepath.Join(dir, ".hf"),
-			"FASHIONCLIP_CACHE=" + graphCache, "HOME=" + dir, "NO_COLOR=1",
+		env := []string{cmdutil.EnvModel + "=" + model, "HF_HUB_OFFLINE=1", "HF_HUB_CACHE=" + filepath.Join(dir, ".hf"),
+			"FASHIONCLIP_CACHE=" + GraphCache, "HOME=" + dir, "NO_COLOR=1",
 			"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
 		for _, c := range block {
 			t.Run(fmt.Sprintf("%s:%d", c.file, c.line), func(t *testing.T) {
@@ -295,7 +296,7 @@ func TestReadmeCommands(t *testing.T) {
 				if why := skipReason(c.text, words); why != "" {
 					t.Skipf("%s: %s", why, c.text)
 				}
-				want := ExitOK
+				want := cmdutil.ExitOK
 				if m := exitComment.FindStringSubmatch(comment); m != nil {
 					want, _ = strconv.Atoi(m[1])
 				}

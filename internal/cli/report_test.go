@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 )
 
 // classify --report writes one self-contained page beside the normal output.
@@ -33,7 +35,7 @@ func TestClassifyReport(t *testing.T) {
 	if regexp.MustCompile(`(src|href)\s*=\s*["']?https?://|url\(\s*["']?https?://`).MatchString(page) {
 		t.Error("the report references the network")
 	}
-	if r := runCLI(t, false, "", nil, "classify", img, "--labels", "a,b", "--report-assets", t.TempDir()); r.code != ExitUsage {
+	if r := runCLI(t, false, "", nil, "classify", img, "--labels", "a,b", "--report-assets", t.TempDir()); r.code != cmdutil.ExitUsage {
 		t.Errorf("--report-assets alone: exit %d", r.code)
 	}
 }
@@ -77,7 +79,7 @@ func TestSearchPathsAndReport(t *testing.T) {
 			t.Errorf("%s: exit %d, %d results:\n%s%s", tc.flag, r.code, got, r.stdout, r.stderr)
 		}
 	}
-	if r := runCLI(t, false, "", nil, "search", idx, "dress", "--images-only", "--texts-only"); r.code != ExitUsage {
+	if r := runCLI(t, false, "", nil, "search", idx, "dress", "--images-only", "--texts-only"); r.code != cmdutil.ExitUsage {
 		t.Errorf("--images-only with --texts-only: exit %d", r.code)
 	}
 	page := filepath.Join(t.TempDir(), "s.html")
@@ -87,7 +89,7 @@ func TestSearchPathsAndReport(t *testing.T) {
 	if b, _ := os.ReadFile(page); !strings.Contains(string(b), "/9j/") {
 		t.Error("the search page has no thumbnail")
 	}
-	if r := runCLI(t, false, "", nil, "search", idx, "dress", "--paths", "-f", "json"); r.code != ExitUsage {
+	if r := runCLI(t, false, "", nil, "search", idx, "dress", "--paths", "-f", "json"); r.code != cmdutil.ExitUsage {
 		t.Errorf("--paths with -f: exit %d", r.code)
 	}
 }

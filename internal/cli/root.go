@@ -1,7 +1,9 @@
-// Package cli holds fashionclip's commands, GitHub CLI style: each command
-// file has NewCmdX(f, runF), an XOptions struct filled from flags, and xRun,
-// which talks to the world only through the Factory. Commands are flags,
-// wiring and rendering; the domain logic lives in library packages.
+// Package cli is fashionclip's command tree, GitHub CLI style: Main, Run
+// (errors to one line with their fix, exit statuses) and the root command,
+// which registers every command package explicitly, binds the global flags
+// and applies the rules all commands share (usage errors, help, completion).
+// Each command lives in its own package under internal/cmd; what they share
+// (the Factory, exit codes, input flags, the image run) is internal/cmdutil.
 package cli
 
 import (
@@ -18,13 +20,29 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
+	"github.com/fashionclip/fashionclip/internal/cmd/benchcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/cachecmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/classifycmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/datacmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/doctorcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/embedcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/indexcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/modelcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/preprocesscmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/runtimecmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/searchcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/servecmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/synthcmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/tokenizecmd"
+	"github.com/fashionclip/fashionclip/internal/cmd/versioncmd"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 // Main runs the command line and returns the process's exit status.
 func Main() int {
-	f := NewFactory(iostreams.System(), os.Getenv)
+	f := cmdutil.NewFactory(iostreams.System(), os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, f, os.Args[1:])
@@ -32,25 +50,25 @@ func Main() int {
 
 // Run executes args against f and returns the exit status; errors are printed
 // on f.IO.ErrOut as one line, with the fix when one is known.
-func Run(ctx context.Context, f *Factory, args []string) int {
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	root := NewCmdRoot(f)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
-		return ExitOK
+		return cmdutil.ExitOK
 	}
-	if ctx.Err() != nil && !errors.Is(err, errSilentInterrupted) {
+	if ctx.Err() != nil && !errors.Is(err, cmdutil.ErrSilentInterrupted) {
 		fmt.Fprintln(f.IO.ErrOut, "fashionclip: interrupted")
-		return ExitInterrupted
+		return cmdutil.ExitInterrupted
 	}
-	code := ExitCode(err)
-	if _, usage := hubRemedy(err); usage || strings.HasPrefix(err.Error(), "unknown command") {
-		code = ExitUsage // a mistyped repo id; cobra's own unknown command
+	code := cmdutil.ExitCode(err)
+	if _, usage := cmdutil.HubRemedy(err); usage || strings.HasPrefix(err.Error(), "unknown command") {
+		code = cmdutil.ExitUsage // a mistyped repo id; cobra's own unknown command
 	}
-	var ee *ExitError
+	var ee *cmdutil.ExitError
 	if !(errors.As(err, &ee) && ee.Err == nil) {
-		fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s\n", strings.TrimSpace(withRemedy(err)))
-		if code == ExitUsage {
+		fmt.Fprintf(f.IO.ErrOut, "fashionclip: %s\n", strings.TrimSpace(cmdutil.WithRemedy(err)))
+		if code == cmdutil.ExitUsage {
 			fmt.Fprintln(f.IO.ErrOut, "Run 'fashionclip --help' or 'fashionclip COMMAND --help' for usage.")
 		}
 	}
@@ -58,7 +76,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 }
 
 // NewCmdRoot builds the command tree.
-func NewCmdRoot(f *Factory) *cobra.Command {
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "fashionclip",
 		Short: "Zero-shot fashion tagging, embedding and search with FashionCLIP",
@@ -70,10 +88,10 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.IO.Quiet = f.Flags.Quiet
 			if _, err := fashionclip.ParseVariant(f.Flags.Variant); err != nil {
-				return UsageError("--variant: %v", err)
+				return cmdutil.UsageError("--variant: %v", err)
 			}
 			if _, err := fashionclip.ParseDevice(f.Flags.Device); err != nil {
-				return UsageError("--device: %v", err)
+				return cmdutil.UsageError("--device: %v", err)
 			}
 			return nil
 		},
@@ -83,7 +101,7 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	g, pf := f.Flags, root.PersistentFlags()
-	pf.StringVarP(&g.Model, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+EnvModel+" or "+DefaultModel+")")
+	pf.StringVarP(&g.Model, "model", "m", "", "model folder or Hub repo id owner/name[@rev] (default $"+cmdutil.EnvModel+" or "+cmdutil.DefaultModel+")")
 	pf.StringVar(&g.Variant, "variant", "", "graph variant: "+strings.Join(fashionclip.Variants(), ", ")+" (as the model ships them; int8 is derived from fp32 into the cache when not shipped)")
 	pf.StringVar(&g.Device, "device", "cpu", "execution provider: cpu, cuda or coreml (falls back to cpu with a warning)")
 	pf.IntVar(&g.Threads, "threads", 0, "threads for inference and decoding together (default: all cores)")
@@ -92,21 +110,21 @@ ONNX Runtime, with preprocessing and tokenisation identical to Hugging Face's.`,
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress bars or notes on stderr")
 
 	root.AddCommand(
-		NewCmdClassify(f, nil),
-		NewCmdEmbed(f, nil),
-		NewCmdSearch(f, nil),
-		NewCmdIndex(f),
-		NewCmdTokenize(f, nil),
-		NewCmdPreprocess(f, nil),
-		NewCmdModel(f),
-		NewCmdCache(f),
-		NewCmdRuntime(f),
-		NewCmdServe(f, nil),
-		NewCmdBench(f),
-		NewCmdData(f),
-		NewCmdDoctor(f, nil),
-		NewCmdVersion(f, nil),
-		NewCmdSynth(f, nil),
+		classifycmd.NewCmdClassify(f, nil),
+		embedcmd.NewCmdEmbed(f, nil),
+		searchcmd.NewCmdSearch(f, nil),
+		indexcmd.NewCmdIndex(f),
+		tokenizecmd.NewCmdTokenize(f, nil),
+		preprocesscmd.NewCmdPreprocess(f, nil),
+		modelcmd.NewCmdModel(f),
+		cachecmd.NewCmdCache(f),
+		runtimecmd.NewCmdRuntime(f),
+		servecmd.NewCmdServe(f, nil),
+		benchcmd.NewCmdBench(f),
+		datacmd.NewCmdData(f),
+		doctorcmd.NewCmdDoctor(f, nil),
+		versioncmd.NewCmdVersion(f, nil),
+		synthcmd.NewCmdSynth(f, nil),
 	)
 	addHelpTopics(root)
 	// cobra adds its completion command only when it executes, after
@@ -177,7 +195,7 @@ Additional help topics:{{range .Commands}}{{if .IsAdditionalHelpTopicCommand}}
 
 Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}{{if .Runnable}}
 
-` + exitStatusHelp + `{{end}}
+` + cmdutil.ExitStatusHelp + `{{end}}
 `
 
 // finishTree applies the rules every command shares: argument errors are
@@ -214,7 +232,7 @@ func finishTree(c *cobra.Command) {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
-				return &ExitError{Code: ExitUsage, Err: err}
+				return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: err}
 			}
 			return nil
 		}
@@ -234,7 +252,7 @@ func unknownCommand(cmd *cobra.Command, name string) error {
 	if s := cmd.SuggestionsFor(name); len(s) > 0 {
 		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 	}
-	return UsageError("%s", msg)
+	return cmdutil.UsageError("%s", msg)
 }
 
 // flagError makes a bad flag a usage error and suggests the nearest name.
@@ -253,7 +271,7 @@ func flagError(cmd *cobra.Command, err error) error {
 			msg += fmt.Sprintf("\n\nDid you mean this?\n\t--%s", best)
 		}
 	}
-	return &ExitError{Code: ExitUsage, Err: errors.New(msg)}
+	return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: errors.New(msg)}
 }
 
 // editDistance counts the edits between two short names, a swap of

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
+	"github.com/fashionclip/fashionclip/internal/cmd/runtimecmd"
 	"github.com/fashionclip/fashionclip/internal/hub"
 	"github.com/fashionclip/fashionclip/internal/ortlib"
 )
@@ -131,7 +132,7 @@ func TestRuntimeInfoJSON(t *testing.T) {
 		env["FASHIONCLIP_ORT_LIB"] = p
 	}
 	res := runCLI(t, false, "", env, "runtime", "info", "--format", "json")
-	var info RuntimeInfo
+	var info runtimecmd.RuntimeInfo
 	if err := json.Unmarshal([]byte(res.stdout), &info); err != nil {
 		t.Fatalf("%v in %q (stderr %s)", err, res.stdout, res.stderr)
 	}

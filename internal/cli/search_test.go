@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/index"
 )
 
@@ -31,8 +32,8 @@ func TestSearchUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, false, "", nil, tt.args...)
-			if r.code != ExitUsage || !strings.Contains(r.stderr, tt.want) {
-				t.Errorf("exit %d, stderr %q; want %d mentioning %q", r.code, r.stderr, ExitUsage, tt.want)
+			if r.code != cmdutil.ExitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d mentioning %q", r.code, r.stderr, cmdutil.ExitUsage, tt.want)
 			}
 		})
 	}
@@ -198,26 +199,26 @@ func TestSearchOutputAndModel(t *testing.T) {
 	})
 	t.Run("another model is refused", func(t *testing.T) {
 		r := runCLI(t, false, "", nil, "search", "-m", split, idx, "red dress")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "tiny-split") || !strings.Contains(r.stderr, "tiny-optimum") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "tiny-split") || !strings.Contains(r.stderr, "tiny-optimum") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
 	})
 	t.Run("terms that cancel out", func(t *testing.T) {
 		r := runCLI(t, false, "", nil, "search", idx, "red", "-", "red")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "cancel out") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "cancel out") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
 	})
 	t.Run("an unreadable query image", func(t *testing.T) {
 		os.WriteFile("bad.jpg", []byte("nope"), 0o644)
 		r := runCLI(t, false, "", nil, "search", idx, "--image", "bad.jpg")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "bad.jpg") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "bad.jpg") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
 	})
 	t.Run("not an index", func(t *testing.T) {
 		r := runCLI(t, false, "", nil, "search", filepath.Join(t.TempDir()), "red")
-		if r.code != ExitFatal || !strings.Contains(r.stderr, "not a fashionclip index") {
+		if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "not a fashionclip index") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
 	})

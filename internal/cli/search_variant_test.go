@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 )
 
 // TestSearchUsesTheIndexVariant: an index records the variant that made
@@ -28,7 +30,7 @@ func TestSearchUsesTheIndexVariant(t *testing.T) {
 	}{
 		{"the index's variant by default", nil, 0, ""},
 		{"the same variant named", []string{"--variant", "int8"}, 0, ""},
-		{"another variant is refused", []string{"--variant", "fp32"}, ExitFatal, "fix: pass --variant int8"},
+		{"another variant is refused", []string{"--variant", "fp32"}, cmdutil.ExitFatal, "fix: pass --variant int8"},
 		{"unless allowed", []string{"--variant", "fp32", "--allow-variant-mismatch"}, 0, "searching all the same"},
 	}
 	for _, tc := range tests {

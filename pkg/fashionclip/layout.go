@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
+	"github.com/fashionclip/fashionclip/internal/ort"
 )
 
 // Layout says which graph files a model folder holds.
@@ -150,4 +151,28 @@ func (l Layout) TokenizerDir() (string, error) {
 func isFile(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
+}
+
+// GraphIO is one declared input or output of a graph file.
+type GraphIO struct {
+	Name  string
+	Shape []int64 // -1 for a dynamic dimension
+	Type  string  // "float32", "int64", ...
+}
+
+// GraphSignature reads a graph file's declared inputs and outputs (a few
+// small reads; no session is built).
+func GraphSignature(path string) (inputs, outputs []GraphIO, err error) {
+	in, out, err := ort.Describe(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	conv := func(infos []ort.IOInfo) []GraphIO {
+		res := make([]GraphIO, len(infos))
+		for i, x := range infos {
+			res[i] = GraphIO{Name: x.Name, Shape: x.Shape, Type: x.Type}
+		}
+		return res
+	}
+	return conv(in), conv(out), nil
 }

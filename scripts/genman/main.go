@@ -24,6 +24,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/buildinfo"
 	"github.com/fashionclip/fashionclip/internal/cli"
+	"github.com/fashionclip/fashionclip/internal/cmdutil"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 )
 
@@ -59,11 +60,11 @@ func run(dir, version string) error {
 			return err
 		}
 	}
-	root := cli.NewCmdRoot(cli.NewFactory(iostreams.System(), os.Getenv))
+	root := cli.NewCmdRoot(cmdutil.NewFactory(iostreams.System(), os.Getenv))
 	visit(root, func(c *cobra.Command) {
 		c.DisableAutoGenTag = true // the footer carries the version; no build-time date
 		if c.Runnable() {
-			c.Long = strings.TrimRight(c.Long, "\n") + "\n\nEXIT STATUS\n" + cli.ExitStatusTable()
+			c.Long = strings.TrimRight(c.Long, "\n") + "\n\nEXIT STATUS\n" + cmdutil.ExitStatusTable()
 		}
 		c.Long = manText(c.Long)
 	})
