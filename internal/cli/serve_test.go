@@ -20,6 +20,7 @@ import (
 
 	"github.com/fashionclip/fashionclip/internal/cmd/servecmd"
 	"github.com/fashionclip/fashionclip/internal/cmdutil"
+	"github.com/fashionclip/fashionclip/internal/index"
 	"github.com/fashionclip/fashionclip/internal/iostreams"
 	"github.com/fashionclip/fashionclip/internal/testutil"
 )
@@ -234,50 +235,144 @@ func TestServeIndex(t *testing.T) {
 			break
 		}
 	}
-	ios, _, _, _ := iostreams.Test()
-	f := cmdutil.NewFactory(ios, testGetenv(t, map[string]string{cmdutil.EnvModel: model}))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrs := make(chan net.Addr, 1)
-	cmd := servecmd.NewCmdServe(f, func(o *servecmd.ServeOptions) error {
-		o.OnListen = func(a net.Addr) { addrs <- a }
-		return servecmd.ServeRun(ctx, o)
-	})
-	cmd.SetArgs([]string{"--addr", "127.0.0.1:0", "--index", "a"})
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	var base string
-	select {
-	case a := <-addrs:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("serve ended early: %v", err)
+	srv := startServe(t, map[string]string{cmdutil.EnvModel: model}, "", "--index", "a")
+	body, code := srv.search(t, `{"query": "red dress", "k": 1, "kind": "images"}`)
+	if code != 200 || want == "" || !strings.Contains(body, `"path":"`+want+`"`) {
+		t.Errorf("/v1/search: %d, top hit %s; the CLI's: %s", code, body, want)
 	}
-	var body []byte
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Post(base+"/v1/search", "application/json", strings.NewReader(`{"query": "red dress", "k": 1, "kind": "images"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == 200 {
-			break
-		}
-		if resp.StatusCode != 503 || time.Now().After(deadline) {
-			t.Fatalf("/v1/search: %d %s", resp.StatusCode, body)
-		}
-	}
-	if want == "" || !strings.Contains(string(body), `"path":"`+want+`"`) {
-		t.Errorf("/v1/search top hit %s; the CLI's: %s", body, want)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	if _, err := srv.stop(t); err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
 
 	r := runCLI(t, false, "", map[string]string{cmdutil.EnvModel: model}, "serve", "--addr", "127.0.0.1:0", "--index", "imgs")
 	if r.code != cmdutil.ExitFatal || !strings.Contains(r.stderr, "imgs") {
 		t.Errorf("--index of a folder without indexes: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// servedCLI is a serve command running in-process on 127.0.0.1:0.
+type servedCLI struct {
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+	errOut interface{ String() string }
+}
+
+// startServe runs serve with env and args (variant stands for --variant,
+// a global flag) and waits until it listens.
+func startServe(t *testing.T, env map[string]string, variant string, args ...string) *servedCLI {
+	t.Helper()
+	ios, _, _, errOut := iostreams.Test()
+	f := cmdutil.NewFactory(ios, testGetenv(t, env))
+	f.Flags.Variant = variant
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan net.Addr, 1)
+	cmd := servecmd.NewCmdServe(f, func(o *servecmd.ServeOptions) error {
+		o.OnListen = func(a net.Addr) { addrs <- a }
+		return servecmd.ServeRun(ctx, o)
+	})
+	cmd.SetArgs(append([]string{"--addr", "127.0.0.1:0"}, args...))
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	s := &servedCLI{cancel: cancel, done: make(chan error, 1), errOut: errOut}
+	go func() { s.done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(cancel)
+	select {
+	case a := <-addrs:
+		s.base = "http://" + a.String()
+	case err := <-s.done:
+		t.Fatalf("serve ended early: %v\n%s", err, errOut)
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not start listening")
+	}
+	return s
+}
+
+// search posts a /v1/search request, waiting out the 503s of a model still
+// loading; a server that failed to load answers 503 until it ends.
+func (s *servedCLI) search(t *testing.T, req string) (body string, status int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Post(s.base+"/v1/search", "application/json", strings.NewReader(req))
+		if err != nil {
+			return err.Error(), 0 // it shut down: it failed to load
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || time.Now().After(deadline) {
+			return string(b), resp.StatusCode
+		}
+	}
+}
+
+// stop cancels the server (what SIGTERM does) and returns its stderr and
+// how it ended.
+func (s *servedCLI) stop(t *testing.T) (stderr string, err error) {
+	t.Helper()
+	s.cancel()
+	select {
+	case err = <-s.done:
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not shut down")
+	}
+	return s.errOut.String(), err
+}
+
+// TestServeUsesTheIndexVariant: serve runs the model in its indexes'
+// variant unless told otherwise, and refuses an index of another variant
+// unless --allow-variant-mismatch (as search does).
+func TestServeUsesTheIndexVariant(t *testing.T) {
+	model := tinyModel(t)
+	images := sampleImages(t)
+	env := map[string]string{"FASHIONCLIP_CACHE": t.TempDir(), cmdutil.EnvModel: model}
+	idx := filepath.Join(t.TempDir(), "int8.idx")
+	if r := runCLI(t, false, "", env, "embed", images, "--variant", "int8", "-o", idx); r.code != 0 {
+		t.Fatalf("embed --variant int8: exit %d: %s", r.code, r.stderr)
+	}
+	cli := runCLI(t, false, "", env, "search", idx, "red dress", "-k", "1", "-f", "json")
+	if cli.code != 0 {
+		t.Fatalf("search: exit %d: %s", cli.code, cli.stderr)
+	}
+	var hits []struct{ Score float64 }
+	if err := json.Unmarshal([]byte(cli.stdout), &hits); err != nil || len(hits) != 1 {
+		t.Fatalf("search output %q: %v", cli.stdout, err)
+	}
+	tests := []struct {
+		name    string
+		variant string
+		args    []string
+		status  int
+		stderr  string
+	}{
+		{"the index's variant by default", "", nil, 200, ""},
+		{"the same variant named", "int8", nil, 200, ""},
+		{"another variant is refused", "fp32", nil, 0, ""},
+		{"unless allowed", "fp32", []string{"--allow-variant-mismatch"}, 200, "serving it all the same"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startServe(t, env, tc.variant, append([]string{"--index", idx}, tc.args...)...)
+			body, status := srv.search(t, `{"query": "red dress", "k": 1}`)
+			stderr, err := srv.stop(t)
+			if status != tc.status || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("/v1/search %d (want %d) %s; stderr %q (want %q)", status, tc.status, body, stderr, tc.stderr)
+			}
+			if tc.status != 200 {
+				if fix := cmdutil.WithRemedy(err); !errors.As(err, new(*index.VariantMismatchError)) || !strings.Contains(fix, "fix: pass --variant int8") {
+					t.Errorf("serve ended with %q, want a variant mismatch and its fix", fix)
+				}
+				return
+			}
+			var resp struct {
+				Data []struct{ Score float64 }
+			}
+			if err := json.Unmarshal([]byte(body), &resp); err != nil || len(resp.Data) != 1 {
+				t.Fatalf("/v1/search body %s: %v", body, err)
+			}
+			// The index's own variant scores as search does; another one close to it.
+			same := tc.variant != "fp32"
+			if d := resp.Data[0].Score - hits[0].Score; (same && d != 0) || (!same && (d == 0 || d > 0.01 || d < -0.01)) {
+				t.Errorf("served score %v, search's %v", resp.Data[0].Score, hits[0].Score)
+			}
+		})
 	}
 }

@@ -48,7 +48,7 @@ func Remedy(err error) string {
 		// No fp32 graph to fall back on (or derive int8 from): name one the model has.
 		return "try --variant " + noGraph.Available[0].String()
 	case errors.As(err, &variant):
-		return "pass --variant " + variant.IndexHas.Variant.String() + " (the index's), or for a search --allow-variant-mismatch"
+		return "pass --variant " + variant.IndexHas.Variant.String() + " (the index's), or --allow-variant-mismatch to use it anyway"
 	case errors.As(err, &gone):
 		return "pass --model with that model's new folder"
 	}

@@ -98,8 +98,13 @@ func checkIndexName(n string) error {
 // IndexOptions tune OpenIndexes.
 type IndexOptions struct {
 	// Model, when its Graph is set, is the served model: an index made by
-	// another model is refused with an *index.MismatchError.
+	// another model is refused with an *index.MismatchError, one made by
+	// another variant of it with an *index.VariantMismatchError.
 	Model index.ModelInfo
+	// AllowVariantMismatch serves indexes made by another variant of the
+	// model all the same (their scores are close to, not equal to, the
+	// served variant's), with a note in Logf.
+	AllowVariantMismatch bool
 	// Workers scan each search in parallel (default GOMAXPROCS).
 	Workers int
 	// Logf receives notes (an index that failed to reload); nil discards them.
@@ -189,7 +194,9 @@ func OpenIndexes(specs []IndexSpec, o IndexOptions) (*Indexes, error) {
 // UseModel makes m the served model once it is known (a server that
 // listens while its model loads opens its indexes first): every index made
 // by another model is refused with an *index.MismatchError, now and at each
-// reload. Call it before the server answers searches (before Ready).
+// reload, and one made by another variant of it with an
+// *index.VariantMismatchError unless AllowVariantMismatch. Call it before
+// the server answers searches (before Ready).
 func (x *Indexes) UseModel(m index.ModelInfo) error {
 	x.opts.Model = m
 	for _, si := range x.list {
@@ -199,11 +206,29 @@ func (x *Indexes) UseModel(m index.ModelInfo) error {
 			have = si.cur.ix.Manifest().Model
 		}
 		si.mu.Unlock()
-		if m.Graph != "" && have.Graph != "" && !have.Same(m) {
-			return &index.MismatchError{Index: si.dir, IndexHas: have, Requested: m}
+		if err := x.opts.checkModel(si.dir, have); err != nil {
+			return err
+		}
+		if x.opts.Model.Graph != "" && have.Graph != "" && !have.Same(m) {
+			x.opts.Logf("index %s was built with another variant of the model (%s, serving %s); serving it all the same: its scores are close to, not equal to, the index's own",
+				si.name, have, m)
 		}
 	}
 	return nil
+}
+
+// checkModel is index.CheckModel for an index made by has, with a variant
+// mismatch let through when allowed.
+func (o IndexOptions) checkModel(dir string, has index.ModelInfo) error {
+	if o.Model.Graph == "" || has.Graph == "" {
+		return nil
+	}
+	err := index.CheckModel(dir, has, o.Model)
+	var vm *index.VariantMismatchError
+	if errors.As(err, &vm) && o.AllowVariantMismatch {
+		return nil
+	}
+	return err
 }
 
 // open reads the index's current generation.
@@ -217,9 +242,9 @@ func (si *servedIndex) open() (*snapshot, error) {
 		return nil, err
 	}
 	man := ix.Manifest()
-	if m := si.opts.Model; m.Graph != "" && man.Model.Graph != "" && !man.Model.Same(m) {
+	if err := si.opts.checkModel(si.dir, man.Model); err != nil {
 		ix.Close()
-		return nil, &index.MismatchError{Index: si.dir, IndexHas: man.Model, Requested: m}
+		return nil, err
 	}
 	return &snapshot{ix: ix, gen: man.Generation, stamp: stamp, refs: 1}, nil
 }

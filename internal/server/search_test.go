@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/fashionclip/fashionclip/internal/index"
+	"github.com/fashionclip/fashionclip/internal/modelfiles"
 	"github.com/fashionclip/fashionclip/internal/query"
 	"github.com/fashionclip/fashionclip/internal/server/searchtest"
 )
@@ -550,8 +551,29 @@ func TestExpandIndexes(t *testing.T) {
 	if _, ok := err.(*index.MismatchError); !ok {
 		t.Errorf("another model's index: %v, want a MismatchError", err)
 	}
+	// Another variant of the served model: refused as such, unless allowed
+	// (with a note).
+	int8 := searchModel
+	int8.Variant = modelfiles.Int8
+	spec := []IndexSpec{{Name: "x", Dir: filepath.Join(root, "all", "bags")}}
+	_, err = OpenIndexes(spec, IndexOptions{Model: int8})
+	if _, ok := err.(*index.VariantMismatchError); !ok {
+		t.Errorf("another variant's index: %v, want a VariantMismatchError", err)
+	}
+	var notes []string
+	x, err := OpenIndexes(spec, IndexOptions{AllowVariantMismatch: true, Logf: func(f string, a ...any) { notes = append(notes, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.UseModel(int8); err != nil || len(notes) != 1 || !strings.Contains(notes[0], "another variant") {
+		t.Errorf("allowed variant mismatch: %v, notes %q", err, notes)
+	}
+	x.Close()
+	if _, err := OpenIndexes(spec, IndexOptions{Model: int8, AllowVariantMismatch: true}); err != nil {
+		t.Errorf("allowed variant mismatch at open: %v", err)
+	}
 	// And one of another width by New.
-	x := openFixture(t, IndexSpec{Name: "bags", Dir: filepath.Join(root, "all", "bags")})
+	x = openFixture(t, IndexSpec{Name: "bags", Dir: filepath.Join(root, "all", "bags")})
 	if _, err := New(wideEngine{&fakeEngine{}}, Config{Indexes: x}); err == nil || !strings.Contains(err.Error(), "dimensional") {
 		t.Errorf("index of another width: %v", err)
 	}

@@ -283,5 +283,3 @@ func classifyRun(cmd *cobra.Command, o *ClassifyOptions) error {
 	}
 	return run.ExitFor(o.Inputs)
 }
-
-// reportThumbEdge is the longest side of report thumbnails: 10,000 of them

@@ -64,6 +64,7 @@ func (r classifyRecord) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
+// reportThumbEdge is the longest side of report thumbnails: 10,000 of them
 // stay near 40 MB inline.
 const reportThumbEdge = 160
 
