@@ -14,6 +14,7 @@ import (
 	"github.com/fashionclip/fashionclip/internal/hub/hubtest"
 	"github.com/fashionclip/fashionclip/internal/modelfiles"
 	"github.com/fashionclip/fashionclip/internal/testutil"
+	"github.com/fashionclip/fashionclip/pkg/fashionclip"
 )
 
 func TestBinaryModelQuantize(t *testing.T) {
@@ -83,7 +84,7 @@ func TestBinaryModelQuantize(t *testing.T) {
 		}
 	}
 	r = runBinary(t, work, "", []string{cache}, "cache", "info", "-f", "json")
-	if r.code != 0 || strings.Count(r.stdout, `"recipe":"int8-v1-standard"`) != 2 {
+	if r.code != 0 || strings.Count(r.stdout, `"recipe":"`+fashionclip.Int8Recipe()+`"`) != 2 {
 		t.Fatalf("cache info does not list the two int8 towers: %s %s", r.stdout, r.stderr)
 	}
 	if after := testutil.ListFiles(t, model); !slices.Equal(before, after) {

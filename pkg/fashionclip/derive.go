@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
+
+	"golang.org/x/sys/cpu"
 
 	"github.com/fashionclip/fashionclip/internal/graphcache"
 	"github.com/fashionclip/fashionclip/internal/hub"
@@ -15,9 +18,26 @@ import (
 
 // int8Options is the recipe of the int8 towers the library derives from
 // fp32 ones: int8 weights with one scale per output column, activations
-// quantized to uint8 on every run, standard ONNX operators, full-range
-// weights (see onnxgraph.Int8Options for the trade-offs).
-var int8Options = onnxgraph.Int8Options{}
+// quantized to uint8 on every run, standard ONNX operators (see
+// onnxgraph.Int8Options for the trade-offs). Weights are full range where
+// the CPU multiplies uint8 by int8 into 32-bit sums, and 7-bit on the x86
+// CPUs whose kernels add pairs of products in 16 bits, which full-range
+// weights can saturate (ReduceRange).
+var int8Options = onnxgraph.Int8Options{ReduceRange: needsReduceRange(runtime.GOARCH, hostHasInt8Dot())}
+
+// needsReduceRange says whether int8 weights must stay within 7 bits on
+// this architecture: on amd64 without integer dot-product instructions
+// ONNX Runtime's u8×s8 kernel sums pairs of products in 16 bits. Arm's
+// kernels widen before adding.
+func needsReduceRange(arch string, hasInt8Dot bool) bool {
+	return arch == "amd64" && !hasInt8Dot
+}
+
+// hostHasInt8Dot reports the x86 instructions that multiply uint8 by int8
+// into 32-bit sums: AVX-512 VNNI, AVX-VNNI or AMX.
+func hostHasInt8Dot() bool {
+	return cpu.X86.HasAVX512VNNI || cpu.X86.HasAVXVNNI || cpu.X86.HasAMXInt8
+}
 
 // Int8Recipe names the derivation of int8 towers; indexes record it with
 // the variant, so vectors of another recipe are not mixed in.

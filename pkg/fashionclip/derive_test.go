@@ -297,3 +297,24 @@ func TestWriteInt8Folder(t *testing.T) {
 		t.Fatalf("fp32 against itself: %+v, %v", self, err)
 	}
 }
+
+func TestNeedsReduceRange(t *testing.T) {
+	tests := []struct {
+		arch       string
+		hasInt8Dot bool
+		want       bool
+	}{
+		{"amd64", true, false},  // VNNI or AMX: 32-bit sums, full-range weights
+		{"amd64", false, true},  // AVX2/AVX-512BW: 16-bit pair sums, 7-bit weights
+		{"arm64", false, false}, // Arm kernels widen before adding
+	}
+	for _, tc := range tests {
+		if got := needsReduceRange(tc.arch, tc.hasInt8Dot); got != tc.want {
+			t.Errorf("needsReduceRange(%s, %v) = %v, want %v", tc.arch, tc.hasInt8Dot, got, tc.want)
+		}
+	}
+	// The recipe names the choice, so indexes of the two never mix.
+	if rr := strings.HasSuffix(Int8Recipe(), "-rr"); rr != int8Options.ReduceRange {
+		t.Errorf("Int8Recipe() = %q with ReduceRange %v", Int8Recipe(), int8Options.ReduceRange)
+	}
+}
