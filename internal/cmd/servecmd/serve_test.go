@@ -1,14 +1,12 @@
 package servecmd
 
 import (
-	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fashionclip/fashionclip/internal/cmdutil"
-	"github.com/fashionclip/fashionclip/internal/iostreams"
+	"github.com/fashionclip/fashionclip/internal/cmdutil/cmdtest"
 )
 
 func TestServeFlags(t *testing.T) {
@@ -56,21 +54,15 @@ func TestServeFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ios, _, _, _ := iostreams.Test()
-			f := cmdutil.NewFactory(ios, func(k string) string { return tc.env[k] })
-			var got *ServeOptions
-			cmd := NewCmdServe(f, func(o *ServeOptions) error { got = o; return nil })
-			cmd.SetArgs(tc.args)
-			cmd.SetOut(io.Discard)
-			cmd.SetErr(io.Discard)
-			err := cmd.Execute()
-			if tc.wantErr != "" {
+			got, err := cmdtest.Parse(t, NewCmdServe, tc.env, tc.args...)
+			if tc.wantErr == "unknown command" { // cobra's own: not one of ours
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
+					t.Fatalf("err = %v, want %s", err, tc.wantErr)
 				}
-				if tc.wantErr != "unknown command" && cmdutil.ExitCode(err) != cmdutil.ExitUsage {
-					t.Errorf("exit code %d, want %d", cmdutil.ExitCode(err), cmdutil.ExitUsage)
-				}
+				return
+			}
+			if tc.wantErr != "" {
+				cmdtest.WantUsageError(t, err, tc.wantErr)
 				return
 			}
 			if err != nil {
