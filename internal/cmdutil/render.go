@@ -33,6 +33,7 @@ func WarnTruncated(f *Factory, tok *tokenizer.Tokenizer, what string, texts []st
 		output.Plural(len(cut), what), tok.MaxLength, cut[0], more)
 }
 
+// YesNo renders a boolean cell of a listing.
 func YesNo(b bool) string {
 	if b {
 		return "yes"
