@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -82,7 +84,10 @@ func exportNpy(ctx context.Context, src *source, o Options) (Stats, error) {
 	}
 	var done []string
 	var open []*os.File
+	metaQ := newMetaQueue()
+	defer metaQ.stop()
 	fail := func(err error) (Stats, error) {
+		metaQ.stop() // no write runs while the files go
 		for _, f := range open {
 			f.Close()
 			os.Remove(f.Name())
@@ -147,12 +152,13 @@ func exportNpy(ctx context.Context, src *source, o Options) (Stats, error) {
 		if _, err := p.fh.WriteAt(padded, 0); err != nil {
 			return err
 		}
-		if p.imageMeta != nil {
-			err = p.imageMeta.Close()
-		} else {
-			err = p.textMeta.Close()
-		}
-		if err != nil {
+		imageMeta, textMeta := p.imageMeta, p.textMeta
+		if err := metaQ.sync(func() error {
+			if imageMeta != nil {
+				return imageMeta.Close()
+			}
+			return textMeta.Close()
+		}); err != nil {
 			return err
 		}
 		for _, f := range []*os.File{p.fh, p.meta} {
@@ -165,7 +171,7 @@ func exportNpy(ctx context.Context, src *source, o Options) (Stats, error) {
 			}
 			done = append(done, final)
 		}
-		open = open[:0]
+		open = slices.DeleteFunc(open, func(f *os.File) bool { return f == p.fh || f == p.meta })
 		p.fh, p.meta, p.imageMeta, p.textMeta = nil, nil, nil, nil
 		p.n++
 		return nil
@@ -186,18 +192,37 @@ func exportNpy(ctx context.Context, src *source, o Options) (Stats, error) {
 			// A run of one kind, within the part.
 			j := i
 			refs = refs[:0]
+			var texts []textMeta
+			var images []imageMeta
 			for j < len(b.Items) && b.Items[j].IsText == b.Items[i].IsText && p.rows+(j-i) < o.PartRows {
 				it := b.Items[j]
 				if it.IsText {
-					p.textMeta.Write([]textMeta{{Caption: it.Text, ID: index.ItemID(it)}})
+					texts = append(texts, textMeta{Caption: it.Text, ID: index.ItemID(it)})
 				} else {
-					p.imageMeta.Write([]imageMeta{{ImagePath: it.Path, ID: index.ItemID(it)}})
+					images = append(images, imageMeta{ImagePath: it.Path, ID: index.ItemID(it)})
 				}
 				refs = append(refs, b.Refs[j])
 				st.count(it)
 				j++
 			}
-			data, view, err := src.ixs[input].VectorBytes(refs, o.DType, buf)
+			// One Write per row, as before: the writer's pages, and so
+			// the file's bytes, depend on how rows arrive.
+			imageW, textW := p.imageMeta, p.textMeta
+			metaQ.do(func() error {
+				for k := range texts {
+					if _, err := textW.Write(texts[k : k+1]); err != nil {
+						return err
+					}
+				}
+				for k := range images {
+					if _, err := imageW.Write(images[k : k+1]); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			ix := src.ixs[input]
+			data, view, err := ix.VectorBytes(refs, o.DType, buf)
 			if err != nil {
 				return err
 			}
@@ -206,6 +231,9 @@ func exportNpy(ctx context.Context, src *source, o Options) (Stats, error) {
 			}
 			if _, err := p.fh.Write(data); err != nil {
 				return err
+			}
+			if view {
+				ix.DropPages(refs) // written: out of our resident set
 			}
 			p.rows += j - i
 			if p.rows == o.PartRows {
@@ -231,4 +259,51 @@ func exportNpy(ctx context.Context, src *source, o Options) (Stats, error) {
 	}
 	st.Files = done
 	return st, nil
+}
+
+// metaQueue runs the metadata tables' writes in order on a goroutine of
+// their own, while the vectors are written on the caller's: parquet-go's
+// row writer and its zstd take as long as the rest of the export.
+type metaQueue struct {
+	ops  chan metaOp
+	done chan struct{}
+	once sync.Once
+	err  error // the first failure; owned by the queue's goroutine
+}
+
+type metaOp struct {
+	fn    func() error
+	reply chan error // set for sync
+}
+
+func newMetaQueue() *metaQueue {
+	q := &metaQueue{ops: make(chan metaOp, 8), done: make(chan struct{})}
+	go func() {
+		defer close(q.done)
+		for op := range q.ops {
+			if q.err == nil {
+				q.err = op.fn()
+			}
+			if op.reply != nil {
+				op.reply <- q.err
+			}
+		}
+	}()
+	return q
+}
+
+// do queues fn; a failure shows at the next sync.
+func (q *metaQueue) do(fn func() error) { q.ops <- metaOp{fn: fn} }
+
+// sync runs fn after everything queued and returns the first failure.
+func (q *metaQueue) sync(fn func() error) error {
+	reply := make(chan error, 1)
+	q.ops <- metaOp{fn: fn, reply: reply}
+	return <-reply
+}
+
+// stop waits for the queued writes to end.
+func (q *metaQueue) stop() {
+	q.once.Do(func() { close(q.ops) })
+	<-q.done
 }

@@ -55,22 +55,42 @@ func codecOf(name string) (compress.Codec, int32, error) {
 	return nil, 0, &OptionError{"compression", name, []string{CompressionSnappy, CompressionZstd, CompressionNone}}
 }
 
-// metaCol is one of the small columns.
-type metaCol struct {
+// metaSpec describes one of the small columns.
+type metaSpec struct {
 	name     string
 	typ      int32
 	optional bool
 	logical  string // "string", "timestamp" or ""
+}
 
+// metaSpecs are the small columns, in schema order.
+var metaSpecs = []metaSpec{
+	{name: "id", typ: pqByteArray, logical: "string"},
+	{name: "path", typ: pqByteArray, optional: true, logical: "string"},
+	{name: "kind", typ: pqByteArray, logical: "string"},
+	{name: "text", typ: pqByteArray, optional: true, logical: "string"},
+	{name: "size", typ: pqInt64, optional: true},
+	{name: "mtime", typ: pqInt64, optional: true, logical: "timestamp"},
+	{name: "sha256", typ: pqByteArray, optional: true, logical: "string"},
+}
+
+// metaCol is a small column being encoded.
+type metaCol struct {
+	metaSpec
 	// The open page: definition levels (one byte per row) and PLAIN values.
 	defs   []byte
 	values []byte
 	rows   int
 	// The row group's finished pages, headers included.
-	chunk        []byte
+	chunk metaChunk
+}
+
+// metaChunk is a small column's chunk of one row group: its pages,
+// headers included.
+type metaChunk struct {
+	data         []byte
 	uncompressed int64
 	numValues    int64
-	pageCount    int
 }
 
 // rowVec identifies the vector of one row for the vector fetcher.
@@ -84,79 +104,49 @@ type rowVec struct {
 // valid until the next call.
 type vectorFetcher func(rows []rowVec) ([]byte, error)
 
-type parquetWriter struct {
-	w        io.Writer
-	pos      int64
-	dim      int
-	half     bool
+// The writer is two halves that can run on two goroutines: a groupEncoder
+// turns rows into row groups whose small columns are encoded and
+// compressed, and a parquetWriter writes those to a file, fetching the
+// vectors page by page. Groups never span files: the encoder cuts one at
+// every partRows rows and marks it as its file's last.
+
+// encodedGroup is a row group ready to be written.
+type encodedGroup struct {
+	cols     []metaChunk // in metaSpecs order
+	rows     []rowVec    // whose vectors follow
+	endsPart bool
+}
+
+type groupEncoder struct {
 	codec    compress.Codec
-	codecID  int32
 	groupMax int // rows per row group
-	pageMax  int // rows per vector page
+	partMax  int // rows per file
 	metaPage int // rows per page of the small columns
-	fetch    vectorFetcher
-	kv       [][2]string
-	created  string
-
-	cols    []*metaCol
-	rows    []rowVec // the open row group's vectors
-	groups  []rowGroupMeta
-	numRows int64
-	scratch []byte
+	cols     []*metaCol
+	rows     []rowVec // the open row group's vectors
+	inPart   int      // rows in the open file
+	scratch  []byte
 }
 
-type columnMeta struct {
-	typ                      int32
-	path                     []string
-	numValues                int64
-	uncompressed, compressed int64
-	dataPageOffset           int64
-	codec                    int32
-}
-
-type rowGroupMeta struct {
-	cols     []columnMeta
-	numRows  int64
-	offset   int64
-	byteSize int64 // uncompressed
-	compSize int64
-}
-
-func newParquetWriter(w io.Writer, dim int, half bool, codecName string, groupRows int, fetch vectorFetcher, kv [][2]string, createdBy string) (*parquetWriter, error) {
-	codec, id, err := codecOf(codecName)
+func newGroupEncoder(dim int, half bool, codecName string, groupRows, partRows int) (*groupEncoder, error) {
+	codec, _, err := codecOf(codecName)
 	if err != nil {
 		return nil, err
 	}
-	elem := 4
-	if half {
-		elem = 2
-	}
+	elem := elemSize(half)
 	if groupRows <= 0 {
 		groupRows = max(1, (128<<20)/(dim*elem)) // 128 MiB of vectors
 	}
-	pw := &parquetWriter{w: w, dim: dim, half: half, codec: codec, codecID: id, groupMax: groupRows,
-		pageMax: max(1, (1<<20)/(dim*elem)), metaPage: 16384, fetch: fetch, kv: kv, created: createdBy}
-	pw.cols = []*metaCol{
-		{name: "id", typ: pqByteArray, logical: "string"},
-		{name: "path", typ: pqByteArray, optional: true, logical: "string"},
-		{name: "kind", typ: pqByteArray, logical: "string"},
-		{name: "text", typ: pqByteArray, optional: true, logical: "string"},
-		{name: "size", typ: pqInt64, optional: true},
-		{name: "mtime", typ: pqInt64, optional: true, logical: "timestamp"},
-		{name: "sha256", typ: pqByteArray, optional: true, logical: "string"},
+	e := &groupEncoder{codec: codec, groupMax: groupRows, partMax: partRows, metaPage: 16384}
+	for _, spec := range metaSpecs {
+		e.cols = append(e.cols, &metaCol{metaSpec: spec})
 	}
-	return pw, pw.write([]byte("PAR1"))
+	return e, nil
 }
 
-func (pw *parquetWriter) write(b []byte) error {
-	n, err := pw.w.Write(b)
-	pw.pos += int64(n)
-	return err
-}
-
-// add appends one row.
-func (pw *parquetWriter) add(r record, vec rowVec) error {
-	c := pw.cols
+// add appends one row and returns the row group it completes, if any.
+func (e *groupEncoder) add(r *record, vec rowVec) (*encodedGroup, error) {
+	c := e.cols
 	putString(c[0], r.ID, true)
 	putString(c[1], r.Path, !r.IsText)
 	putString(c[2], r.Kind, true)
@@ -164,16 +154,46 @@ func (pw *parquetWriter) add(r record, vec rowVec) error {
 	putInt64(c[4], r.Size, !r.IsText)
 	putInt64(c[5], r.MTimeMicros, r.HasMTime)
 	putString(c[6], r.SHA256, r.SHA256 != "")
-	pw.rows = append(pw.rows, vec)
-	if c[0].rows >= pw.metaPage {
-		if err := pw.cutMetaPages(); err != nil {
-			return err
+	e.rows = append(e.rows, vec)
+	e.inPart++
+	if c[0].rows >= e.metaPage {
+		if err := e.cutMetaPages(); err != nil {
+			return nil, err
 		}
 	}
-	if len(pw.rows) >= pw.groupMax {
-		return pw.flushGroup()
+	if len(e.rows) >= e.groupMax || e.inPart == e.partMax {
+		return e.finish()
 	}
-	return nil
+	return nil, nil
+}
+
+// finish returns the open row group (nil when it has no rows), which ends
+// its file when the file is full or no rows follow.
+func (e *groupEncoder) finish() (*encodedGroup, error) {
+	if len(e.rows) == 0 {
+		return nil, nil
+	}
+	if err := e.cutMetaPages(); err != nil {
+		return nil, err
+	}
+	g := &encodedGroup{rows: e.rows, endsPart: e.inPart == e.partMax}
+	for _, c := range e.cols {
+		g.cols = append(g.cols, c.chunk)
+		c.chunk = metaChunk{} // the group owns the bytes now
+	}
+	if g.endsPart {
+		e.inPart = 0
+	}
+	e.rows = make([]rowVec, 0, min(e.groupMax, 1<<16))
+	return g, nil
+}
+
+// elemSize is the bytes of one vector element.
+func elemSize(half bool) int {
+	if half {
+		return 2
+	}
+	return 4
 }
 
 func putString(c *metaCol, s string, present bool) {
@@ -204,12 +224,12 @@ func b2u(b bool) byte {
 
 // cutMetaPages turns the open pages of the small columns into finished,
 // compressed pages of the row group.
-func (pw *parquetWriter) cutMetaPages() error {
-	for _, c := range pw.cols {
+func (e *groupEncoder) cutMetaPages() error {
+	for _, c := range e.cols {
 		if c.rows == 0 {
 			continue
 		}
-		body := pw.scratch[:0]
+		body := e.scratch[:0]
 		if c.optional {
 			levels := appendRLELevels(nil, c.defs)
 			body = binary.LittleEndian.AppendUint32(body, uint32(len(levels)))
@@ -217,19 +237,18 @@ func (pw *parquetWriter) cutMetaPages() error {
 		}
 		body = append(body, c.values...)
 		comp := body
-		if pw.codec != nil {
+		if e.codec != nil {
 			var err error
-			comp, err = pw.codec.Encode(nil, body)
+			comp, err = e.codec.Encode(nil, body)
 			if err != nil {
 				return err
 			}
 		}
 		hdr := dataPageHeader(len(body), len(comp), c.rows)
-		c.chunk = append(append(c.chunk, hdr...), comp...)
-		c.uncompressed += int64(len(hdr) + len(body))
-		c.numValues += int64(c.rows)
-		c.pageCount++
-		pw.scratch = body
+		c.chunk.data = append(append(c.chunk.data, hdr...), comp...)
+		c.chunk.uncompressed += int64(len(hdr) + len(body))
+		c.chunk.numValues += int64(c.rows)
+		e.scratch = body
 		c.defs, c.values, c.rows = c.defs[:0], c.values[:0], 0
 	}
 	return nil
@@ -265,39 +284,84 @@ func dataPageHeader(uncompressed, compressed, numValues int) []byte {
 	return t.b
 }
 
-// flushGroup writes the open row group: the small columns' chunks, then
-// the vectors, page by page.
-func (pw *parquetWriter) flushGroup() error {
-	if len(pw.rows) == 0 {
-		return nil
+// parquetWriter writes encoded row groups to one file.
+type parquetWriter struct {
+	w       io.Writer
+	pos     int64
+	dim     int
+	half    bool
+	codecID int32
+	pageMax int // rows per vector page
+	fetch   vectorFetcher
+	kv      [][2]string
+	created string
+
+	groups  []rowGroupMeta
+	numRows int64
+	levels  map[int][]byte // vector page levels by row count
+}
+
+type columnMeta struct {
+	typ                      int32
+	path                     []string
+	numValues                int64
+	uncompressed, compressed int64
+	dataPageOffset           int64
+	codec                    int32
+}
+
+type rowGroupMeta struct {
+	cols     []columnMeta
+	numRows  int64
+	offset   int64
+	byteSize int64 // uncompressed
+	compSize int64
+}
+
+func newParquetWriter(w io.Writer, dim int, half bool, codecName string, fetch vectorFetcher, kv [][2]string, createdBy string) (*parquetWriter, error) {
+	_, id, err := codecOf(codecName)
+	if err != nil {
+		return nil, err
 	}
-	if err := pw.cutMetaPages(); err != nil {
-		return err
-	}
-	g := rowGroupMeta{numRows: int64(len(pw.rows)), offset: pw.pos}
-	for _, c := range pw.cols {
-		cm := columnMeta{typ: c.typ, path: []string{c.name}, numValues: c.numValues, uncompressed: c.uncompressed,
-			compressed: int64(len(c.chunk)), dataPageOffset: pw.pos, codec: pw.codecID}
-		if err := pw.write(c.chunk); err != nil {
+	elem := elemSize(half)
+	pw := &parquetWriter{w: w, dim: dim, half: half, codecID: id,
+		pageMax: max(1, (1<<20)/(dim*elem)), fetch: fetch, kv: kv, created: createdBy, levels: map[int][]byte{}}
+	return pw, pw.write([]byte("PAR1"))
+}
+
+func (pw *parquetWriter) write(b []byte) error {
+	n, err := pw.w.Write(b)
+	pw.pos += int64(n)
+	return err
+}
+
+// writeGroup writes a row group: the small columns' chunks, then the
+// vectors, page by page.
+func (pw *parquetWriter) writeGroup(eg *encodedGroup) error {
+	g := rowGroupMeta{numRows: int64(len(eg.rows)), offset: pw.pos}
+	for i, c := range eg.cols {
+		cm := columnMeta{typ: metaSpecs[i].typ, path: []string{metaSpecs[i].name}, numValues: c.numValues, uncompressed: c.uncompressed,
+			compressed: int64(len(c.data)), dataPageOffset: pw.pos, codec: pw.codecID}
+		if err := pw.write(c.data); err != nil {
 			return err
 		}
 		g.cols = append(g.cols, cm)
-		c.chunk, c.uncompressed, c.numValues, c.pageCount = c.chunk[:0], 0, 0, 0
 	}
 
 	vec := columnMeta{typ: pqFloat, path: []string{"embedding", "list", "element"}, dataPageOffset: pw.pos}
 	if pw.half {
 		vec.typ = pqFixed
 	}
-	elem := 4
-	if pw.half {
-		elem = 2
-	}
+	elem := elemSize(pw.half)
 	start := pw.pos
-	for p := 0; p < len(pw.rows); p += pw.pageMax {
-		rows := pw.rows[p:min(p+pw.pageMax, len(pw.rows))]
+	for p := 0; p < len(eg.rows); p += pw.pageMax {
+		rows := eg.rows[p:min(p+pw.pageMax, len(eg.rows))]
 		n := len(rows)
-		levels := pw.vectorLevels(n)
+		levels := pw.levels[n]
+		if levels == nil {
+			levels = vectorLevels(n, pw.dim)
+			pw.levels[n] = levels
+		}
 		values, err := pw.fetch(rows)
 		if err != nil {
 			return err
@@ -327,23 +391,22 @@ func (pw *parquetWriter) flushGroup() error {
 	}
 	pw.groups = append(pw.groups, g)
 	pw.numRows += g.numRows
-	pw.rows = pw.rows[:0]
 	return nil
 }
 
 // vectorLevels returns the repetition and definition levels of n rows of
 // dim elements, each with its 4-byte length: repetition 0 then dim−1
 // ones per row; definition all 1 (every element present).
-func (pw *parquetWriter) vectorLevels(n int) []byte {
+func vectorLevels(n, dim int) []byte {
 	var rep []byte
 	for range n {
 		rep = append(rep, 0x02, 0x00) // a run of one 0
-		if pw.dim > 1 {
-			rep = binary.AppendUvarint(rep, uint64(pw.dim-1)<<1)
+		if dim > 1 {
+			rep = binary.AppendUvarint(rep, uint64(dim-1)<<1)
 			rep = append(rep, 0x01)
 		}
 	}
-	def := binary.AppendUvarint(nil, uint64(n*pw.dim)<<1)
+	def := binary.AppendUvarint(nil, uint64(n*dim)<<1)
 	def = append(def, 0x01)
 	out := binary.LittleEndian.AppendUint32(nil, uint32(len(rep)))
 	out = append(out, rep...)
@@ -351,11 +414,8 @@ func (pw *parquetWriter) vectorLevels(n int) []byte {
 	return append(out, def...)
 }
 
-// close writes the last row group and the footer.
+// close writes the footer.
 func (pw *parquetWriter) close() error {
-	if err := pw.flushGroup(); err != nil {
-		return err
-	}
 	footer := pw.footer()
 	if err := pw.write(footer); err != nil {
 		return err
@@ -368,12 +428,12 @@ func (pw *parquetWriter) footer() []byte {
 	var t thriftWriter
 	t.i32(1, 2) // version
 	// The schema, flattened depth first.
-	t.list(2, tStruct, 1+len(pw.cols)+3)
+	t.list(2, tStruct, 1+len(metaSpecs)+3)
 	t.elem()
 	t.str(4, "schema")
-	t.i32(5, int32(len(pw.cols)+1))
+	t.i32(5, int32(len(metaSpecs)+1))
 	t.end()
-	for _, c := range pw.cols {
+	for _, c := range metaSpecs {
 		t.elem()
 		t.i32(1, c.typ)
 		t.i32(3, map[bool]int32{false: pqRequired, true: pqOptional}[c.optional])

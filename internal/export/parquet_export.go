@@ -92,11 +92,58 @@ func exportParquet(ctx context.Context, src *source, o Options) (Stats, error) {
 	if o.ToolVersion != "" {
 		created += " version " + o.ToolVersion
 	}
+	half := o.DType == index.DTypeFloat16
+	enc, err := newGroupEncoder(src.dim, half, o.Compression, o.RowGroupRows, o.PartRows)
+	if err != nil {
+		return st, err
+	}
+	// One goroutine reads the tables, makes the records and encodes and
+	// compresses the small columns; this one writes the row groups with
+	// their vectors. On 2 cores the halves take about as long.
+	type result struct {
+		st  Stats
+		err error
+	}
+	groups := make(chan *encodedGroup, 1)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	encoded := make(chan result, 1)
+	go func() {
+		defer close(groups)
+		var r result
+		send := func(g *encodedGroup, err error) error {
+			if err != nil || g == nil {
+				return err
+			}
+			select {
+			case groups <- g:
+				return nil
+			case <-pctx.Done():
+				return pctx.Err()
+			}
+		}
+		var rec record
+		r.err = src.eachBatch(pctx, true, func(input int, b *index.Batch) error {
+			for i := range b.Items {
+				it := &b.Items[i]
+				rec = recordOf(*it)
+				if err := send(enc.add(&rec, rowVec{input, b.Refs[i]})); err != nil {
+					return err
+				}
+				r.st.count(*it)
+			}
+			return nil
+		})
+		if r.err == nil {
+			r.err = send(enc.finish())
+		}
+		encoded <- r
+	}()
+
 	fetch := src.fetcher(o.DType)
 	var (
-		fh       *os.File
-		pw       *parquetWriter
-		partRows int
+		fh *os.File
+		pw *parquetWriter
 	)
 	open := func() error {
 		var err error
@@ -104,81 +151,48 @@ func exportParquet(ctx context.Context, src *source, o Options) (Stats, error) {
 		if err != nil {
 			return err
 		}
-		pw, err = newParquetWriter(fh, src.dim, o.DType == index.DTypeFloat16, o.Compression, o.RowGroupRows, fetch, kv, created)
-		partRows = 0
+		pw, err = newParquetWriter(fh, src.dim, half, o.Compression, fetch, kv, created)
 		return err
 	}
 	closePart := func() error {
-		if err := pw.close(); err != nil {
+		err := pw.close()
+		if err == nil {
+			err = out.finish(fh)
+		} else {
 			fh.Close()
-			return err
 		}
-		return out.finish(fh)
+		fh, pw = nil, nil
+		return err
 	}
-	// Tables are read and records made on one goroutine while the other
-	// encodes, compresses and writes: the two halves take about as long.
-	type batch struct {
-		input int
-		recs  []record
-		refs  []index.Ref
-		texts int
-	}
-	batches := make(chan batch, 4)
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		readErr <- src.eachBatch(pctx, true, func(input int, b *index.Batch) error {
-			bt := batch{input: input, recs: make([]record, len(b.Items)), refs: append([]index.Ref(nil), b.Refs...)}
-			for i, it := range b.Items {
-				bt.recs[i] = recordOf(it)
-				if it.IsText {
-					bt.texts++
-				}
-			}
-			select {
-			case batches <- bt:
-				return nil
-			case <-pctx.Done():
-				return pctx.Err()
-			}
-		})
-	}()
-	err := open()
-	for bt := range batches {
+	for g := range groups {
 		if err != nil {
 			continue // drain
 		}
-		for i := range bt.recs {
-			if partRows == o.PartRows {
-				if err = closePart(); err != nil {
-					break
-				}
-				if err = open(); err != nil {
-					break
-				}
-			}
-			if err = pw.add(bt.recs[i], rowVec{bt.input, bt.refs[i]}); err != nil {
-				break
-			}
-			partRows++
+		if fh == nil {
+			err = open()
+		}
+		if err == nil {
+			err = pw.writeGroup(g)
+		}
+		if err == nil && g.endsPart {
+			err = closePart()
 		}
 		if err != nil {
 			cancel()
 			continue
 		}
-		st.Items += len(bt.recs)
-		st.Texts += bt.texts
-		st.Images += len(bt.recs) - bt.texts
 		if o.Progress != nil {
-			o.Progress.Add(len(bt.recs))
+			o.Progress.Add(len(g.rows))
 		}
 	}
-	if rerr := <-readErr; err == nil {
-		err = rerr
-	}
+	r := <-encoded
 	if err == nil {
+		err = r.err
+	}
+	if err == nil && len(out.done) == 0 && fh == nil {
+		err = open() // no items: one file with no row groups
+	}
+	if err == nil && fh != nil {
 		err = closePart()
 	}
 	if err != nil {
@@ -188,6 +202,7 @@ func exportParquet(ctx context.Context, src *source, o Options) (Stats, error) {
 		out.discard()
 		return Stats{}, err
 	}
+	st = r.st
 	st.Files = out.done
 	return st, nil
 }

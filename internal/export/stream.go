@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fashionclip/fashionclip/internal/index"
@@ -66,35 +68,115 @@ func exportStream(ctx context.Context, src *source, o Options) (Stats, error) {
 	return st, nil
 }
 
-// eachVector streams items with their vectors as float32 values rounded to
-// o.DType.
-func (s *source) eachVector(ctx context.Context, o Options, st *Stats, fn func(r *record, vec []float32) error) error {
-	vec := make([]float32, s.dim)
-	return s.eachBatch(ctx, false, func(_ int, b *index.Batch) error {
-		for i, it := range b.Items {
-			if b.F32 != nil {
-				copy(vec, b.F32[i*s.dim:(i+1)*s.dim])
-				if o.DType == index.DTypeFloat16 {
-					for k, v := range vec {
-						vec[k] = index.HalfToFloat32(index.Float32ToHalf(v))
+// lineJob is a run of items whose lines are formatted together.
+type lineJob struct {
+	recs []record
+	f32  []float32 // the vectors as stored: float32 …
+	f16  []uint16  // … or float16 bits
+	out  []byte    // their lines
+	done chan struct{}
+}
+
+// linesPerJob bounds a job: 256 lines of 512 floats are about 1.5 MB.
+const linesPerJob = 256
+
+// writeLines writes a line per item, made by format from the item and its
+// vector (float32 values rounded to o.DType). Formatting the floats is
+// nearly all the work, so jobs of items are formatted on every core and
+// written in order; at most 2 jobs per core are in flight.
+func (s *source) writeLines(ctx context.Context, o Options, w io.Writer, st *Stats, format func(line []byte, r *record, vec []float32) []byte) error {
+	workers := runtime.GOMAXPROCS(0)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan *lineJob)
+	inOrder := make(chan *lineJob, 2*workers)
+	free := make(chan *lineJob, 2*workers+1)
+	for range 2*workers + 1 {
+		free <- &lineJob{done: make(chan struct{}, 1)}
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vec := make([]float32, s.dim)
+			for j := range todo {
+				j.out = j.out[:0]
+				for i := range j.recs {
+					if j.f32 != nil {
+						copy(vec, j.f32[i*s.dim:(i+1)*s.dim])
+						if o.DType == index.DTypeFloat16 {
+							for k, v := range vec {
+								vec[k] = index.HalfToFloat32(index.Float32ToHalf(v))
+							}
+						}
+					} else {
+						for k, h := range j.f16[i*s.dim : (i+1)*s.dim] {
+							vec[k] = index.HalfToFloat32(h)
+						}
 					}
+					j.out = format(j.out, &j.recs[i], vec)
 				}
-			} else {
-				for k, h := range b.F16[i*s.dim : (i+1)*s.dim] {
-					vec[k] = index.HalfToFloat32(h)
+				j.done <- struct{}{}
+			}
+		}()
+	}
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for j := range inOrder {
+			<-j.done
+			if err == nil {
+				if _, err = w.Write(j.out); err != nil {
+					cancel()
+				} else if o.Progress != nil {
+					o.Progress.Add(len(j.recs))
 				}
 			}
-			r := recordOf(it)
-			if err := fn(&r, vec); err != nil {
-				return err
+			free <- j
+		}
+		written <- err
+	}()
+
+	var job *lineJob
+	send := func() {
+		todo <- job
+		inOrder <- job
+		job = nil
+	}
+	err := s.eachBatch(pctx, false, func(_ int, b *index.Batch) error {
+		for i, it := range b.Items {
+			if job == nil {
+				select {
+				case job = <-free:
+				case <-pctx.Done():
+					return pctx.Err()
+				}
+				job.recs, job.f32, job.f16 = job.recs[:0], nil, nil
+			}
+			job.recs = append(job.recs, recordOf(it))
+			if b.F32 != nil {
+				job.f32 = append(job.f32, b.F32[i*s.dim:(i+1)*s.dim]...)
+			} else {
+				job.f16 = append(job.f16, b.F16[i*s.dim:(i+1)*s.dim]...)
 			}
 			st.count(it)
-		}
-		if o.Progress != nil {
-			o.Progress.Add(len(b.Items))
+			if len(job.recs) == linesPerJob {
+				send()
+			}
 		}
 		return nil
 	})
+	if err == nil && job != nil {
+		send()
+	}
+	close(todo)
+	close(inOrder)
+	wg.Wait()
+	if werr := <-written; werr != nil {
+		return werr // the cause of a cancel
+	}
+	return err
 }
 
 // appendFloats appends the shortest decimal forms that read back as the
@@ -116,9 +198,8 @@ func jsonString(b []byte, s string) []byte {
 }
 
 func writeJSONL(ctx context.Context, src *source, o Options, w io.Writer, st *Stats) error {
-	var line []byte
-	return src.eachVector(ctx, o, st, func(r *record, vec []float32) error {
-		line = append(line[:0], `{"id":`...)
+	return src.writeLines(ctx, o, w, st, func(line []byte, r *record, vec []float32) []byte {
+		line = append(line, `{"id":`...)
 		line = jsonString(line, r.ID)
 		line = append(line, `,"kind":`...)
 		line = jsonString(line, r.Kind)
@@ -142,9 +223,7 @@ func writeJSONL(ctx context.Context, src *source, o Options, w io.Writer, st *St
 		}
 		line = append(line, `,"embedding":[`...)
 		line = appendFloats(line, vec)
-		line = append(line, "]}\n"...)
-		_, err := w.Write(line)
-		return err
+		return append(line, "]}\n"...)
 	})
 }
 
@@ -199,9 +278,8 @@ func writePgvector(ctx context.Context, src *source, o Options, w io.Writer, st 
 	if _, err := io.WriteString(w, h.String()); err != nil {
 		return err
 	}
-	var line []byte
-	err := src.eachVector(ctx, o, st, func(r *record, vec []float32) error {
-		line = append(line[:0], r.ID...)
+	err := src.writeLines(ctx, o, w, st, func(line []byte, r *record, vec []float32) []byte {
+		line = append(line, r.ID...)
 		line = append(line, '\t')
 		if r.IsText {
 			line = append(line, `\N`...)
@@ -236,9 +314,7 @@ func writePgvector(ctx context.Context, src *source, o Options, w io.Writer, st 
 		line = append(line, open...)
 		line = appendFloats(line, vec)
 		line = append(line, close...)
-		line = append(line, '\n')
-		_, err := w.Write(line)
-		return err
+		return append(line, '\n')
 	})
 	if err != nil {
 		return err

@@ -15,11 +15,10 @@ import (
 // Keys are unique within an index, so ids are too; 122 hash bits make a
 // collision between different keys practically impossible.
 func ItemID(it Item) string {
-	name := "image:" + it.Path
 	if it.IsText {
-		name = "text:" + it.Text
+		return uuid5(itemIDNamespace, "text:", it.Text)
 	}
-	return uuid5(itemIDNamespace, name)
+	return uuid5(itemIDNamespace, "image:", it.Path)
 }
 
 // ItemIDNamespace is the namespace of ItemID: itself the version 5 UUID
@@ -29,13 +28,15 @@ const ItemIDNamespace = "9c839fe0-9d40-5c73-bbdb-b87dffd8f4bb"
 
 var itemIDNamespace = mustParseUUID(ItemIDNamespace)
 
-// uuid5 is RFC 9562's name-based UUID with SHA-1.
-func uuid5(ns [16]byte, name string) string {
-	h := sha1.New()
-	h.Write(ns[:])
-	h.Write([]byte(name))
+// uuid5 is RFC 9562's name-based UUID with SHA-1 of prefix + name. Export
+// makes one per item: the bytes hashed sit on the stack unless the name is
+// long.
+func uuid5(ns [16]byte, prefix, name string) string {
+	var stack [256]byte
+	b := append(append(append(stack[:0], ns[:]...), prefix...), name...)
+	sum := sha1.Sum(b)
 	var u [16]byte
-	copy(u[:], h.Sum(nil))
+	copy(u[:], sum[:])
 	u[6] = u[6]&0x0f | 0x50
 	u[8] = u[8]&0x3f | 0x80
 	return formatUUID(u)

@@ -7,7 +7,7 @@ import (
 // TestItemID checks ids against Python's uuid module (the values below
 // are uuid.uuid5 of the same names) so that users can recompute them.
 func TestItemID(t *testing.T) {
-	if got := uuid5(mustParseUUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8"), "https://github.com/fashionclip/fashionclip/item"); got != ItemIDNamespace {
+	if got := uuid5(mustParseUUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8"), "", "https://github.com/fashionclip/fashionclip/item"); got != ItemIDNamespace {
 		t.Errorf("namespace = %s, want %s", got, ItemIDNamespace)
 	}
 	for _, tc := range []struct {
@@ -24,5 +24,13 @@ func TestItemID(t *testing.T) {
 	}
 	if ItemID(Item{Path: "x"}) == ItemID(Item{Text: "x", IsText: true}) {
 		t.Error("an image and a text with the same string share an id")
+	}
+}
+
+func BenchmarkItemID(b *testing.B) {
+	it := Item{Path: "catalog/0000001.jpg"}
+	b.ReportAllocs()
+	for b.Loop() {
+		ItemID(it)
 	}
 }

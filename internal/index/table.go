@@ -186,7 +186,7 @@ func readTable(dir string, p Pair) ([]tableRow, error) {
 // readTableFrom reads and checks every row of the table of p held in
 // memory (a mapping).
 func readTableFrom(path string, data []byte, p Pair) ([]tableRow, error) {
-	rows, err := decodeRows(data, p.Items)
+	rows, err := decodeTable(data, p.Items)
 	if err == nil {
 		err = checkRows(rows, p)
 	}
@@ -280,43 +280,29 @@ func readRowColumn(data []byte, want int) (out []int64, err error) {
 	defer recoverParquet(&err)
 	out = make([]int64, 0, want)
 	var vals []parquet.Value
-	for _, rg := range pf.RowGroups() {
-		pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
-		for {
-			p, err := pages.ReadPage()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				pages.Close()
-				return nil, err
-			}
-			n := int(p.NumValues())
-			if n < 0 || n > want-len(out) {
-				parquet.Release(p)
-				pages.Close()
-				return nil, fmt.Errorf("more rows than the %d declared", want)
-			}
-			start := len(out)
-			out = out[:start+n]
-			var got int
-			if r, ok := p.Values().(parquet.Int64Reader); ok {
-				got, err = readAll(r.ReadInt64s, out[start:])
-			} else {
-				vals = slices.Grow(vals[:0], n)[:n]
-				got, err = readAll(p.Values().ReadValues, vals)
-				for i, v := range vals[:got] {
-					out[start+i] = v.Int64()
-				}
-			}
-			parquet.Release(p)
-			if err != nil {
-				pages.Close()
-				return nil, err
-			}
-			out = out[:start+got]
+	err = eachPage(pf, leaf.ColumnIndex, func(_ int, p parquet.Page) error {
+		n := int(p.NumValues())
+		if n < 0 || n > want-len(out) {
+			return fmt.Errorf("more rows than the %d declared", want)
 		}
-		pages.Close()
+		start := len(out)
+		out = out[:start+n]
+		var got int
+		var err error
+		if r, ok := p.Values().(parquet.Int64Reader); ok {
+			got, err = readAll(r.ReadInt64s, out[start:])
+		} else {
+			vals = slices.Grow(vals[:0], n)[:n]
+			got, err = readAll(p.Values().ReadValues, vals)
+			for i, v := range vals[:got] {
+				out[start+i] = v.Int64()
+			}
+		}
+		out = out[:start+got]
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) != want {
 		return nil, fmt.Errorf("%d rows read, %d declared", len(out), want)
